@@ -1,0 +1,361 @@
+"""The newsroom's content model: stories, their bylines, figures and related links.
+
+`Article.objects.published()` is the one definition of "a reader may see this".
+Every public page, and every later feed, sitemap and search, starts from it.
+"""
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import models
+from django.db.models import Prefetch, Q
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
+from taggit.managers import TaggableManager
+from taggit.models import TaggedItemBase
+
+
+class ArticleStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    IN_REVIEW = "in_review", "In review"
+    PUBLISHED = "published", "Published"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class FigurePlace(models.TextChoices):
+    HERO = "hero", "Hero (top of the story)"
+    BODY = "body", "In the body"
+
+
+class Author(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(
+        max_length=220,
+        unique=True,
+        help_text="Part of the author page's address, e.g. louise-greenwood.",
+    )
+    bio = models.TextField(
+        blank=True, help_text="A sentence or two for the author page."
+    )
+
+    class Meta:
+        ordering = ["name", "pk"]
+        indexes = [models.Index(Lower("name"), name="author_name_lower_idx")]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("briefings:author-detail", kwargs={"slug": self.slug})
+
+
+class TaggedArticle(TaggedItemBase):
+    content_object = models.ForeignKey(
+        "Article", on_delete=models.CASCADE, related_name="tagged_items"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["content_object", "tag"], name="unique_article_tag"
+            )
+        ]
+
+
+class ArticleQuerySet(models.QuerySet):
+    def published(self):
+        """Stories with published status whose publication time has come."""
+        return self.filter(
+            status=ArticleStatus.PUBLISHED, published_at__lte=timezone.now()
+        )
+
+    def for_listing(self):
+        """What a list of story cards shows: byline, hero figure."""
+        return self.prefetch_related(
+            Prefetch("bylines", Byline.objects.select_related("author")),
+            Prefetch(
+                "figures",
+                Figure.objects.filter(place=FigurePlace.HERO),
+                to_attr="hero_figures",
+            ),
+        )
+
+    def for_detail(self):
+        """Everything a story page shows, in a fixed number of queries."""
+        return self.prefetch_related(
+            Prefetch("bylines", Byline.objects.select_related("author")),
+            "figures",
+            "tags",
+            Prefetch("related_links", RelatedLink.objects.select_related("story")),
+        )
+
+
+class Article(models.Model):
+    headline = models.CharField(max_length=300)
+    slug = models.SlugField(
+        max_length=320,
+        unique=True,
+        help_text="The story's address: /stories/<slug>/. Keep it once published.",
+    )
+    standfirst = models.TextField(
+        blank=True,
+        max_length=600,
+        help_text="One or two sentences under the headline, shown on story cards.",
+    )
+    body = models.TextField(
+        blank=True,
+        help_text=(
+            "Write paragraphs separated by a blank line. Start a line with '## ' for "
+            "a subheading and '> ' for a quotation; *italic*, **bold** and "
+            "[links](https://example.com) work. HTML is shown as plain text. "
+            "Put a line '[figure 2]' where the body figure with position 2 should "
+            "appear; body figures that no line places are shown after the text."
+        ),
+    )
+    dateline = models.CharField(
+        max_length=100, blank=True, help_text="Where the story was filed, e.g. Yerevan."
+    )
+    status = models.CharField(
+        max_length=20, choices=ArticleStatus.choices, default=ArticleStatus.DRAFT
+    )
+    published_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Readers see the story from this time. A future time schedules it.",
+    )
+    updated_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The 'Updated' time readers see. Change it for substantive updates.",
+    )
+    authors = models.ManyToManyField(
+        Author, through="Byline", related_name="articles", blank=True
+    )
+    tags = TaggableManager(through=TaggedArticle, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    edited_at = models.DateTimeField(auto_now=True)
+    source_name = models.CharField(
+        max_length=255,
+        blank=True,
+        editable=False,
+        help_text="The seed file this story was imported from, if any.",
+    )
+    source_hash = models.CharField(max_length=64, blank=True, editable=False)
+    imported_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ArticleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-pk"]
+        get_latest_by = "published_at"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ArticleStatus.values),
+                name="article_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=ArticleStatus.PUBLISHED)
+                | Q(published_at__isnull=False),
+                name="article_published_has_time",
+            ),
+            models.UniqueConstraint(
+                fields=["source_name"],
+                condition=~Q(source_name=""),
+                name="article_unique_source",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["status", "-published_at"], name="article_listing_idx"
+            ),
+            models.Index(Lower("headline"), name="article_headline_lower_idx"),
+        ]
+
+    def __str__(self):
+        return self.headline
+
+    def get_absolute_url(self):
+        return reverse("briefings:article-detail", kwargs={"slug": self.slug})
+
+    @property
+    def is_public(self):
+        return (
+            self.status == ArticleStatus.PUBLISHED
+            and self.published_at is not None
+            and self.published_at <= timezone.now()
+        )
+
+    @property
+    def edited_since_import(self):
+        return self.imported_at is not None and self.edited_at > self.imported_at
+
+    @cached_property
+    def byline_authors(self):
+        return [byline.author for byline in self.bylines.all()]
+
+    @cached_property
+    def hero(self):
+        """The hero figure, from a listing prefetch or from the detail prefetch."""
+        if hasattr(self, "hero_figures"):
+            return self.hero_figures[0] if self.hero_figures else None
+        return next(
+            (f for f in self.figures.all() if f.place == FigurePlace.HERO), None
+        )
+
+    @cached_property
+    def body_parts(self):
+        from .body import render_body
+
+        body_figures = [f for f in self.figures.all() if f.place == FigurePlace.BODY]
+        return render_body(self.body, body_figures)
+
+    @cached_property
+    def shown_updated_at(self):
+        """The update time worth showing: only when it differs from publication."""
+        if (
+            self.updated_at
+            and self.published_at
+            and self.updated_at > self.published_at
+        ):
+            return self.updated_at
+        return None
+
+    def related_for_readers(self):
+        """Related links that go somewhere: a published story or an external URL.
+
+        A link's title is matched (case-insensitively) to a published story's
+        headline when the page is read, so a link starts working the moment its
+        story goes live; nothing is stored that could go stale.
+        """
+        links = list(self.related_links.all())
+        titles = {
+            link.title.casefold()
+            for link in links
+            if not (link.story_id and link.story.is_public)
+        }
+        matches = {}
+        if titles:
+            candidates = (
+                Article.objects.published()
+                .exclude(pk=self.pk)
+                .annotate(headline_lower=Lower("headline"))
+                .filter(headline_lower__in=titles)
+                .only("headline", "slug")
+                .order_by("-published_at")
+            )
+            for story in candidates:
+                matches.setdefault(story.headline.casefold(), story)
+        resolved = []
+        for link in links:
+            if link.story_id and link.story.is_public:
+                target = link.story.get_absolute_url()
+            elif link.title.casefold() in matches:
+                target = matches[link.title.casefold()].get_absolute_url()
+            elif link.url:
+                target = link.url
+            else:
+                continue
+            resolved.append({"title": link.title, "url": target})
+        return resolved
+
+
+class Byline(models.Model):
+    article = models.ForeignKey(
+        Article, on_delete=models.CASCADE, related_name="bylines"
+    )
+    author = models.ForeignKey(Author, on_delete=models.PROTECT, related_name="bylines")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["article", "author"], name="unique_byline")
+        ]
+
+    def __str__(self):
+        return f"{self.author} on {self.article}"
+
+
+class Figure(models.Model):
+    article = models.ForeignKey(
+        Article, on_delete=models.CASCADE, related_name="figures"
+    )
+    place = models.CharField(
+        max_length=10, choices=FigurePlace.choices, default=FigurePlace.BODY
+    )
+    position = models.PositiveSmallIntegerField(
+        default=1,
+        help_text="Body figures: the number a '[figure N]' line in the body refers to.",
+    )
+    caption = models.TextField(blank=True)
+    credit = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="Photographer and agency, e.g. Tigran Mehrabyan/PAN Photo/Reuters.",
+    )
+    image = models.ImageField(upload_to="figures/%Y/%m/", blank=True)
+    alt_text = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="What the picture shows, for readers who cannot see it. "
+        "Required when there is an image.",
+    )
+
+    class Meta:
+        ordering = ["place", "position", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(image="") | ~Q(alt_text=""),
+                name="figure_image_needs_alt_text",
+            ),
+            models.CheckConstraint(
+                condition=Q(place__in=FigurePlace.values), name="figure_place_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["article"],
+                condition=Q(place=FigurePlace.HERO),
+                name="figure_one_hero_per_article",
+            ),
+        ]
+
+    def __str__(self):
+        return self.caption[:80] or f"Figure {self.pk}"
+
+    def clean(self):
+        if self.image and not self.alt_text.strip():
+            raise ValidationError(
+                {"alt_text": "Describe the picture for readers who cannot see it."}
+            )
+
+
+class RelatedLink(models.Model):
+    article = models.ForeignKey(
+        Article, on_delete=models.CASCADE, related_name="related_links"
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+    title = models.CharField(
+        max_length=300,
+        help_text="Shown under 'Read more'. A published story with this headline "
+        "is linked automatically.",
+    )
+    url = models.URLField(
+        blank=True,
+        max_length=500,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text="Optional web address (http or https) outside Briefings.",
+    )
+    story = models.ForeignKey(
+        Article,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Optional: link this Briefings story, whatever its headline.",
+    )
+
+    class Meta:
+        ordering = ["position", "pk"]
+
+    def __str__(self):
+        return self.title

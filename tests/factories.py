@@ -1,0 +1,82 @@
+from datetime import timedelta
+
+import factory
+from django.utils import timezone
+from django.utils.text import slugify
+
+from briefings.models import (
+    Article,
+    ArticleStatus,
+    Author,
+    Byline,
+    Figure,
+    FigurePlace,
+    RelatedLink,
+)
+
+
+def hours_from_now(hours):
+    return timezone.now() + timedelta(hours=hours)
+
+
+class AuthorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Author
+
+    name = factory.Sequence(lambda n: f"Reporter Number{n}")
+    slug = factory.LazyAttribute(lambda o: slugify(o.name))
+
+
+class ArticleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Article
+
+    headline = factory.Sequence(lambda n: f"Ministers meet for talks, round {n}")
+    slug = factory.LazyAttribute(lambda o: slugify(o.headline))
+    standfirst = "Talks continue into the night."
+    body = "The first paragraph.\n\n## A subheading\n\nThe second paragraph."
+    status = ArticleStatus.DRAFT
+
+    class Params:
+        published = factory.Trait(
+            status=ArticleStatus.PUBLISHED,
+            published_at=factory.LazyFunction(lambda: hours_from_now(-1)),
+        )
+        scheduled = factory.Trait(
+            status=ArticleStatus.PUBLISHED,
+            published_at=factory.LazyFunction(lambda: hours_from_now(24)),
+        )
+        in_review = factory.Trait(status=ArticleStatus.IN_REVIEW)
+        withdrawn = factory.Trait(
+            status=ArticleStatus.WITHDRAWN,
+            published_at=factory.LazyFunction(lambda: hours_from_now(-48)),
+        )
+
+
+class BylineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Byline
+
+    article = factory.SubFactory(ArticleFactory)
+    author = factory.SubFactory(AuthorFactory)
+    position = factory.Sequence(int)
+
+
+class FigureFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Figure
+
+    article = factory.SubFactory(ArticleFactory)
+    place = FigurePlace.BODY
+    position = factory.Sequence(lambda n: n + 1)
+    caption = factory.Sequence(lambda n: f"Delegates arrive for the talks, day {n}.")
+    credit = "Jane Photographer/Agency"
+
+
+class RelatedLinkFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RelatedLink
+
+    article = factory.SubFactory(ArticleFactory)
+    position = factory.Sequence(int)
+    title = factory.Sequence(lambda n: f"Earlier coverage, part {n}")

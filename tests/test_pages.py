@@ -1,0 +1,265 @@
+"""Reader pages: what a reader sees, what they never see, and what it costs."""
+
+import pytest
+from django.urls import reverse
+from pytest_django.asserts import assertContains, assertNotContains
+from taggit.models import Tag
+
+from briefings.models import FigurePlace
+from tests.factories import (
+    ArticleFactory,
+    AuthorFactory,
+    BylineFactory,
+    FigureFactory,
+    RelatedLinkFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+SCRIPT = "<script>alert(1)</script>"
+ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
+HERO_CREDIT = "Armenian Prime Minister Press Service/Tigran Mehrabyan/PAN Photo/Reuters"
+
+
+def seed_like_story(**kwargs):
+    """A story shaped like the seed: hero caption, subheadings, body figures."""
+    story = ArticleFactory(
+        published=True,
+        headline="Armenia looks to build security ties with the U.S. and its allies",
+        slug="armenia-looks-to-build-security-ties",
+        dateline="Yerevan",
+        body=(
+            "Nikol Pashinyan has claimed that his country needs to review ties.\n\n"
+            '## "This cannot go on"\n\n'
+            "Just ahead of the assault by Baku, Armenia's first lady visited Kyiv.\n\n"
+            "[figure 1]\n\n"
+            "## ICC Membership\n\n"
+            "Moscow has noted a perceived drift by Yerevan towards the EU."
+        ),
+        **kwargs,
+    )
+    BylineFactory(article=story, author=AuthorFactory(name="Louise Greenwood"))
+    FigureFactory(
+        article=story,
+        place=FigurePlace.HERO,
+        caption="Armenia's prime minister says his country must reassess its ties.",
+        credit=HERO_CREDIT,
+    )
+    FigureFactory(
+        article=story,
+        position=1,
+        caption="Relations between Yerevan and Moscow have come under strain",
+        credit="Sputnik/Mikhail Klimentyev/Kremlin/Reuters",
+    )
+    story.tags.add("Armenia", "Russia")
+    return story
+
+
+def test_article_page_shows_the_whole_story(client):
+    story = seed_like_story()
+    RelatedLinkFactory(article=story, title="France and China deepen space ties")
+    target = ArticleFactory(
+        published=True, headline="France and China deepen space ties"
+    )
+    response = client.get(story.get_absolute_url())
+    assertContains(
+        response, f'<h1 class="story__headline">{story.headline}</h1>', html=False
+    )
+    assertContains(
+        response, 'href="/authors/louise-greenwood/" rel="author">Louise Greenwood</a>'
+    )
+    assertContains(response, "Yerevan")
+    assertContains(response, f'<time datetime="{story.published_at.isoformat()}')
+    assertContains(response, "<figcaption>", count=2)
+    assertContains(response, HERO_CREDIT)
+    assertContains(response, "<h2>&quot;This cannot go on&quot;</h2>")
+    assertContains(response, "<h2>ICC Membership</h2>")
+    body = response.content.decode()
+    # The body figure sits between the paragraphs where the marker put it.
+    assert body.index("first lady visited Kyiv") < body.index("come under strain")
+    assert body.index("come under strain") < body.index("ICC Membership")
+    assertContains(response, 'href="/tags/armenia/" rel="tag">Armenia</a>')
+    assertContains(response, f'<a href="{target.get_absolute_url()}">France and China')
+    assertNotContains(response, "[figure 1]")
+
+
+def test_updated_time_is_shown_only_when_it_differs(client):
+    story = seed_like_story()
+    assertNotContains(client.get(story.get_absolute_url()), "Updated")
+    story.updated_at = story.published_at.replace(year=story.published_at.year + 1)
+    story.save()
+    response = client.get(story.get_absolute_url())
+    assertContains(response, "Updated <time datetime=")
+    assertContains(response, story.updated_at.strftime("%H:%M, %d-%b-%Y"))
+
+
+def test_a_figure_without_an_image_renders_as_a_captioned_note(client):
+    story = seed_like_story()
+    response = client.get(story.get_absolute_url())
+    assertContains(response, '<figure class="figure figure--text figure--hero">')
+    assertNotContains(response, "<img")
+
+
+@pytest.mark.parametrize("state", ["draft", "in_review", "withdrawn", "scheduled"])
+def test_non_public_stories_answer_404_and_stay_out_of_lists(client, state):
+    author = AuthorFactory()
+    story = ArticleFactory(
+        headline="Unpublishedword scoop", **{state: True} if state != "draft" else {}
+    )
+    BylineFactory(article=story, author=author)
+    story.tags.add("Secret")
+    assert client.get(story.get_absolute_url()).status_code == 404
+    assertNotContains(client.get(reverse("briefings:home")), "Unpublishedword")
+    tag = Tag.objects.get(name="Secret")
+    assertNotContains(
+        client.get(reverse("briefings:tag-detail", args=[tag.slug])), "Unpublishedword"
+    )
+    assertNotContains(client.get(author.get_absolute_url()), "Unpublishedword")
+    assertNotContains(client.get(reverse("briefings:tag-list")), "Secret")
+
+
+def test_related_links_show_only_when_they_go_somewhere(client):
+    story = seed_like_story()
+    RelatedLinkFactory(article=story, title="A story not yet written")
+    RelatedLinkFactory(article=story, title="Background", url="https://example.org/bg")
+    draft = ArticleFactory(headline="Draft follow-up")
+    RelatedLinkFactory(article=story, title="Draft follow-up")
+    response = client.get(story.get_absolute_url())
+    assertNotContains(response, "A story not yet written")
+    assertContains(response, '<a href="https://example.org/bg">Background</a>')
+    assertNotContains(response, "Draft follow-up")
+    # The moment the follow-up is published, the waiting link works.
+    draft.status, draft.published_at = "published", story.published_at
+    draft.save()
+    assertContains(
+        client.get(story.get_absolute_url()),
+        f'<a href="{draft.get_absolute_url()}">Draft follow-up</a>',
+    )
+
+
+def test_hostile_text_stays_text_everywhere(client):
+    author = AuthorFactory(name=f"Eve {SCRIPT}", slug="eve")
+    story = ArticleFactory(
+        published=True,
+        headline=f'"><img src=x onerror=alert(1)> {SCRIPT}',
+        slug="hostile",
+        standfirst=SCRIPT,
+        dateline=SCRIPT,
+        body=f"{SCRIPT}\n\n## {SCRIPT}\n\n[figure 1]",
+    )
+    BylineFactory(article=story, author=author)
+    FigureFactory(article=story, place=FigurePlace.HERO, caption=SCRIPT, credit=SCRIPT)
+    FigureFactory(article=story, position=1, caption=SCRIPT, credit=SCRIPT)
+    RelatedLinkFactory(article=story, title=SCRIPT, url="https://example.org/")
+    story.tags.add(f"tag {SCRIPT}")
+    tag = story.tags.get()
+    pages = [
+        story.get_absolute_url(),
+        reverse("briefings:home"),
+        reverse("briefings:tag-detail", args=[tag.slug]),
+        reverse("briefings:tag-list"),
+        author.get_absolute_url(),
+    ]
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assertNotContains(response, SCRIPT)
+        assertNotContains(response, "<img src=x onerror")
+        assertContains(response, ESCAPED)
+    assertContains(client.get(story.get_absolute_url()), ESCAPED, count=14)
+
+
+def test_listing_pages_show_story_cards(client):
+    story = seed_like_story(standfirst="Armenia reassesses its military ties.")
+    author = story.byline_authors[0]
+    tag = story.tags.get(name="Armenia")
+    for url in [
+        reverse("briefings:home"),
+        reverse("briefings:tag-detail", args=[tag.slug]),
+        author.get_absolute_url(),
+    ]:
+        response = client.get(url)
+        assertContains(
+            response, f'<a href="{story.get_absolute_url()}">{story.headline}</a>'
+        )
+        assertContains(response, "Armenia reassesses its military ties.")
+        assertContains(response, "Louise Greenwood")
+
+
+def test_home_paginates_and_rejects_silly_pages(client):
+    ArticleFactory.create_batch(21, published=True)
+    first = client.get(reverse("briefings:home"))
+    assertContains(first, "Page 1 of 2")
+    assertContains(first, 'rel="next"')
+    assert client.get(reverse("briefings:home"), {"page": 2}).status_code == 200
+    for page in ["3", "999999999", "-1", "abc", "1e9"]:
+        assert client.get(reverse("briefings:home"), {"page": page}).status_code == 404
+
+
+def test_unknown_tag_and_author_are_404(client):
+    assert client.get(reverse("briefings:tag-detail", args=["nope"])).status_code == 404
+    assert (
+        client.get(reverse("briefings:author-detail", args=["nope"])).status_code == 404
+    )
+
+
+def test_custom_404_page_keeps_the_site_navigation(client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assertContains(response, "Page not found", status_code=404)
+    assertContains(response, "Cookie settings", status_code=404)
+
+
+def test_base_template_links_privacy_and_cookie_pages(client):
+    response = client.get(reverse("briefings:home"))
+    assertContains(response, f'href="{reverse("briefings:privacy")}"')
+    assertContains(response, f'href="{reverse("briefings:cookie-settings")}"')
+    for name in ["briefings:privacy", "briefings:cookie-settings"]:
+        assert client.get(reverse(name)).status_code == 200
+
+
+def test_pages_request_nothing_from_other_hosts(client):
+    story = seed_like_story()
+    body = client.get(story.get_absolute_url()).content.decode()
+    for attribute in ['src="http', 'src="//', 'href="//']:
+        assert attribute not in body
+    assert '<link rel="stylesheet" href="/static/' in body
+
+
+# --- Query ceilings: the cost of a page does not grow with its content -------
+
+
+@pytest.mark.parametrize("size", [1, 30])
+def test_article_page_query_ceiling(client, django_assert_max_num_queries, size):
+    story = ArticleFactory(published=True, body="Text.\n\n[figure 1]")
+    for n in range(size):
+        BylineFactory(article=story)
+        FigureFactory(article=story, position=n + 1)
+        RelatedLinkFactory(article=story, title=f"Related {n}")
+        ArticleFactory(published=True, headline=f"Related {n}")
+    story.tags.add(*[f"tag {n}" for n in range(size)])
+    with django_assert_max_num_queries(8):
+        response = client.get(story.get_absolute_url())
+    assertContains(response, "Related 0")
+    assertContains(response, "<figure", count=size)
+
+
+@pytest.mark.parametrize("size", [1, 30])
+def test_listing_query_ceilings(client, django_assert_max_num_queries, size):
+    author = AuthorFactory()
+    for _ in range(size):
+        story = ArticleFactory(published=True)
+        BylineFactory(article=story, author=author)
+        BylineFactory(article=story)
+        FigureFactory(article=story, place=FigurePlace.HERO)
+        story.tags.add("Armenia", "Russia")
+    tag = Tag.objects.get(name="Armenia")
+    for url in [
+        reverse("briefings:home"),
+        reverse("briefings:tag-detail", args=[tag.slug]),
+        reverse("briefings:tag-list"),
+        author.get_absolute_url(),
+    ]:
+        with django_assert_max_num_queries(6):
+            response = client.get(url)
+        assert response.status_code == 200
