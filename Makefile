@@ -44,6 +44,12 @@ run: $(BIN)/.installed ## Migrate, load the seed and serve on http://127.0.0.1:8
 	$(BIN)/python manage.py loadseed
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
+.PHONY: superuser
+superuser: export DJANGO_DEBUG ?= 1
+superuser: $(BIN)/.installed ## Create an admin login for the local site
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py createsuperuser
+
 .PHONY: test
 test: export DJANGO_SECRET_KEY ?= test-only-not-secret
 test: export DJANGO_SECURE_SSL_REDIRECT ?= 0

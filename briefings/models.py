@@ -70,6 +70,14 @@ class ArticleQuerySet(models.QuerySet):
             status=ArticleStatus.PUBLISHED, published_at__lte=timezone.now()
         )
 
+    def from_source(self, name):
+        """The story imported from seed file `name`, via its unique index.
+
+        The `~Q(source_name="")` repeats the index's condition so that SQLite
+        can use the partial index instead of scanning the table.
+        """
+        return self.filter(source_name=name).exclude(source_name="").order_by()
+
     def for_listing(self):
         """What a list of story cards shows: byline, hero figure."""
         return self.prefetch_related(
@@ -143,6 +151,15 @@ class Article(models.Model):
     )
     source_hash = models.CharField(max_length=64, blank=True, editable=False)
     imported_at = models.DateTimeField(null=True, blank=True, editable=False)
+    version = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Counts saves; every save adds one."
+    )
+    imported_version = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The version loadseed last wrote; a later version is an edit.",
+    )
 
     objects = ArticleQuerySet.as_manager()
 
@@ -175,6 +192,13 @@ class Article(models.Model):
     def __str__(self):
         return self.headline
 
+    def save(self, *args, **kwargs):
+        self.version += 1
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "version"}
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self):
         return reverse("briefings:article-detail", kwargs={"slug": self.slug})
 
@@ -188,7 +212,10 @@ class Article(models.Model):
 
     @property
     def edited_since_import(self):
-        return self.imported_at is not None and self.edited_at > self.imported_at
+        """Saved by anyone but loadseed since loadseed last wrote it."""
+        return (
+            self.imported_version is not None and self.version != self.imported_version
+        )
 
     @cached_property
     def byline_authors(self):

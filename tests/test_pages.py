@@ -263,3 +263,16 @@ def test_listing_query_ceilings(client, django_assert_max_num_queries, size):
         with django_assert_max_num_queries(6):
             response = client.get(url)
         assert response.status_code == 200
+
+
+def test_server_error_page_is_plain_and_friendly(client, monkeypatch):
+    def broken(self):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("briefings.views.HomeView.get_queryset", broken)
+    client.raise_request_exception = False
+    response = client.get(reverse("briefings:home"))
+    assert response.status_code == 500
+    assertContains(response, "Something went wrong", status_code=500)
+    assertNotContains(response, "boom", status_code=500)
+    assertNotContains(response, "Traceback", status_code=500)

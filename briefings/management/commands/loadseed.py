@@ -1,0 +1,167 @@
+"""manage.py loadseed: import scraped news pages as structured stories."""
+
+import json
+import sys
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from briefings.importing import FAILED, OUTCOMES, Importer, ImportResult, article_dict
+from briefings.models import ArticleStatus
+from briefings.seedfiles import read_all
+
+PROGRESS_MIN_FILES = 20
+
+
+class Command(BaseCommand):
+    help = (
+        "Import scraped news pages (the seed format) as stories. PATH may be files "
+        "or folders (every *.txt in a folder, sorted by name); default: seeds/."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("paths", nargs="*", metavar="PATH")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Parse and report, write nothing."
+        )
+        parser.add_argument(
+            "--format",
+            choices=["text", "json"],
+            default="text",
+            help="json: one JSON array describing every file.",
+        )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Replace stories that editors changed since their import.",
+        )
+        parser.add_argument(
+            "--status",
+            choices=ArticleStatus.values,
+            default=ArticleStatus.PUBLISHED,
+            help="Status of the imported stories (default: published).",
+        )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            help="Processes that parse files while this one writes "
+            "(default: one per core less one; 0 parses here).",
+        )
+
+    def handle(self, **options):
+        entries = list(self.entries(options["paths"] or [None]))
+        importer = Importer(status=options["status"], force=options["force"])
+        results = self.results(importer, entries, options)
+        if options["format"] == "json":
+            results = self.report_json(results)
+        else:
+            results = self.report_text(results, len(entries), options)
+        failed = sum(result.outcome == FAILED for result in results)
+        if failed:
+            raise CommandError(f"{failed} of {len(results)} seed file(s) failed.")
+
+    def entries(self, paths):
+        """Yield (path or None, shown name, problem) for every file named."""
+        for given in paths:
+            if given is None:
+                folder, shown = Path(settings.BASE_DIR) / "seeds", "seeds"
+            else:
+                folder, shown = Path(given), given.rstrip("/") or "/"
+            if folder.is_dir():
+                files = sorted(p for p in folder.glob("*.txt") if p.is_file())
+                if not files:
+                    yield None, shown, "no .txt files in this folder"
+                for path in files:
+                    yield path, f"{shown}/{path.name}", ""
+            elif folder.exists():
+                yield folder, shown, ""
+            else:
+                yield None, shown, "no such file or folder"
+
+    def results(self, importer, entries, options):
+        """Yield an ImportResult per entry, parsing ahead in worker processes."""
+        paths = [path for path, _, _ in entries if path is not None]
+        seeds = read_all(paths, len(paths), workers=options["workers"])
+        for path, shown, problem in entries:
+            if path is None:
+                yield ImportResult(shown, FAILED, problem)
+                continue
+            seed = next(seeds)
+            if seed.error:
+                yield ImportResult(shown, FAILED, seed.error)
+                continue
+            if options["format"] == "json":
+                data = {
+                    "source": shown,
+                    "slug": importer.slug_for(path, seed.article),
+                    **article_dict(seed.article, list(seed.tags)),
+                }
+            if options["dry_run"]:
+                result = ImportResult(shown, "parsed", headline=seed.article.headline)
+            else:
+                result = importer.import_seed(seed, shown)
+            if options["format"] == "json":
+                if not options["dry_run"]:
+                    data["outcome"] = result.outcome
+                result = ImportResult(shown, result.outcome, json.dumps(data))
+            yield result
+
+    def report_text(self, results, total, options):
+        show_bar = total >= PROGRESS_MIN_FILES and sys.stderr.isatty()
+        bar = tqdm(total=total, unit="file", disable=not show_bar, leave=False)
+        done = []
+        for result in results:
+            done.append(ImportResult(result.source, result.outcome))
+            bar.update()
+            line = self.line(result)
+            if result.outcome == FAILED:
+                bar.clear()
+                self.stderr.write(line)
+            elif options["verbosity"] >= 1:
+                bar.clear()
+                self.stdout.write(line)
+        bar.close()
+        counts = {o: sum(r.outcome == o for r in done) for o in OUTCOMES}
+        if options["dry_run"]:
+            summary = (
+                f"Dry run: {len(done) - counts[FAILED]} parsed, "
+                f"{counts[FAILED]} failed; nothing was written."
+            )
+        else:
+            summary = ", ".join(f"{counts[o]} {o}" for o in OUTCOMES) + "."
+        style = self.style.ERROR if counts[FAILED] else self.style.SUCCESS
+        self.stdout.write(style(summary))
+        return done
+
+    def line(self, result):
+        styles = {
+            "created": self.style.SUCCESS,
+            "updated": self.style.SUCCESS,
+            "skipped": self.style.WARNING,
+            "failed": self.style.ERROR,
+        }
+        text = f"{result.outcome:<9} {result.source}"
+        if result.outcome == FAILED:
+            text += f": {result.message}"
+        elif result.message:
+            text += f" ({result.message})"
+        elif result.headline:
+            text += f"  {result.headline}"
+        return styles.get(result.outcome, str)(text)
+
+    def report_json(self, results):
+        """Print one JSON array, an object per file, without holding them all."""
+        done = []
+        self.stdout.write("[")
+        for index, result in enumerate(results):
+            if result.outcome == FAILED:
+                text = json.dumps({"source": result.source, "error": result.message})
+            else:
+                text = result.message
+            self.stdout.write(("," if index else "") + text)
+            done.append(ImportResult(result.source, result.outcome))
+        self.stdout.write("]")
+        return done

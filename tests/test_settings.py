@@ -1,0 +1,70 @@
+"""The settings module: safe by default, configured by environment variables."""
+
+import json
+import os
+import subprocess
+import sys
+
+from django.conf import settings
+
+PROBE = (
+    "import json, config.settings as s; print(json.dumps({"
+    "'debug': s.DEBUG, 'engine': s.DATABASES['default']['ENGINE'], "
+    "'cache': s.CACHES['default']['BACKEND'], 'hosts': s.ALLOWED_HOSTS, "
+    "'redirect': s.SECURE_SSL_REDIRECT, 'hsts': s.SECURE_HSTS_SECONDS, "
+    "'static': s.STORAGES['staticfiles']['BACKEND']}))"
+)
+
+
+def load_settings(**env):
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        env={**clean, **env},
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+    )
+    return done
+
+
+def test_production_without_a_secret_key_refuses_to_start():
+    done = load_settings()
+    assert done.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off" in done.stderr
+
+
+def test_safe_defaults_with_debug_off():
+    done = load_settings(DJANGO_SECRET_KEY="s3cret-for-this-test")
+    values = json.loads(done.stdout)
+    assert values["debug"] is False
+    assert values["hosts"] == []
+    assert values["redirect"] is True and values["hsts"] == 31_536_000
+    assert values["engine"] == "django.db.backends.sqlite3"
+    assert values["cache"].endswith("LocMemCache")
+    assert values["static"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
+
+
+def test_environment_selects_postgresql_redis_and_plain_http():
+    done = load_settings(
+        DJANGO_SECRET_KEY="s3cret-for-this-test",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/briefings",
+        REDIS_URL="redis://127.0.0.1:6379/0",
+        DJANGO_ALLOWED_HOSTS="news.example, www.news.example",
+        DJANGO_SECURE_SSL_REDIRECT="0",
+    )
+    values = json.loads(done.stdout)
+    assert values["engine"] == "django.db.backends.postgresql"
+    assert values["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert values["hosts"] == ["news.example", "www.news.example"]
+    assert values["redirect"] is False and values["hsts"] == 0
+
+
+def test_a_misspelt_boolean_is_an_error_not_a_guess():
+    done = load_settings(DJANGO_DEBUG="maybe")
+    assert done.returncode != 0
+    assert "DJANGO_DEBUG must be 1/0" in done.stderr
