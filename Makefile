@@ -66,7 +66,8 @@ format: $(BIN)/.installed-dev ## Format the code with ruff
 
 .PHONY: bench
 bench: export DJANGO_SECRET_KEY ?= bench-only-not-secret
-bench: $(BIN)/.installed-dev ## Run the loadseed benchmark (N=1000)
+bench: $(BIN)/.installed-dev ## Run the parser and loadseed benchmarks (N=1000)
+	$(BIN)/python bench/parser
 	$(BIN)/python bench/loadseed
 
 .PHONY: clean

@@ -1,7 +1,6 @@
 """Tests for the scraped news-page parser. Plain strings only: no database."""
 
 import re
-import time
 from datetime import datetime
 from pathlib import Path
 
@@ -646,11 +645,10 @@ def test_overlong_headline():
     assert parse_text(page(FIRST, headline="x" * MAX_HEADLINE)).headline == "x" * 300
 
 
-def test_huge_file_is_rejected_by_size_quickly():
+def test_huge_file_is_rejected_by_its_size():
+    """(bench/parser times this: it is decided before decoding.)"""
     data = b"a" * 20_000_000
-    started = time.perf_counter()
     err = error_of(data)
-    assert time.perf_counter() - started < 0.5
     assert "20,000,000 bytes" in str(err)
     assert f"{MAX_BYTES:,}" in str(err)
 
@@ -712,28 +710,26 @@ def test_error_line_attribute_and_plain_message():
 # Speed
 
 
-def test_two_megabyte_article_parses_fast():
+def test_two_megabyte_article_parses():
+    """(bench/parser times this.)"""
     sentence = "Officials met again today to discuss the terms of the new deal."
     paragraphs = [f"{sentence} Round {n}." for n in range(25_000)]
     text = page(*paragraphs)
     text = text[: MAX_BYTES - 1_000].rsplit("\n\n", 1)[0]  # stay under the limit
     data = text.encode()
     assert 1_500_000 < len(data) <= MAX_BYTES
-    started = time.perf_counter()
     article = parse_bytes(data)
-    assert time.perf_counter() - started < 1.0
     assert len(article.blocks) > 20_000
 
 
-def test_pathological_lines_stay_fast():
+def test_pathological_lines_parse():
+    """Lines built to trip backtracking regexes (bench/parser times this)."""
     separators = ". /" * 150_000  # many candidate separators, on touching lines
     quotes = "." + '"' * 400_000 + "x"
     lowercase = "a" * 400_000
     text = page(FIRST, f"{separators}\n{separators}", quotes, lowercase)
     assert len(text.encode()) < MAX_BYTES
-    started = time.perf_counter()
     article = parse_text(text)
-    assert time.perf_counter() - started < 1.0
     assert len(article.blocks) == 5
 
 
