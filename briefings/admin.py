@@ -1,73 +1,582 @@
-from django.contrib import admin
-from django.utils.html import format_html
+"""The newsroom's admin: writing, reviewing, publishing, previews and history.
 
-from .models import Article, Author, Byline, Figure, RelatedLink
+Writers create and edit drafts and submit them for review; Editors (the
+`publish_article` permission) publish, schedule, withdraw, delete and share
+preview links. Every rule is enforced on the server: in the form, in the
+actions, and in the permission checks that guard direct POSTs.
+"""
+
+from datetime import timedelta
+
+import reversion
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.forms.models import BaseInlineFormSet
+from django.shortcuts import render
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from reversion_compare.admin import CompareVersionAdmin
+from taggit.models import Tag
+
+from .models import (
+    Article,
+    ArticleStatus,
+    Author,
+    Byline,
+    Figure,
+    PreviewLink,
+    RelatedLink,
+    TaggedArticle,
+    WorkflowEvent,
+)
+
+PUBLISH_PERMISSION = "briefings.publish_article"
+WRITER_STATUSES = (ArticleStatus.DRAFT, ArticleStatus.IN_REVIEW)
+SHARE_LINK_LIFETIME = timedelta(hours=48)
+
+# Revisions hold the story with its bylines, figures, related links and tags,
+# so reverting brings all of them back together.
+for model in (Byline, Figure, RelatedLink, TaggedArticle):
+    if not reversion.is_registered(model):
+        reversion.register(model)
+if not reversion.is_registered(Article):
+    reversion.register(
+        Article,
+        follow=["bylines", "figures", "related_links", "tagged_items"],
+        exclude=["version", "imported_version", "edited_at"],
+    )
+
+
+def can_publish(user):
+    return user.has_perm(PUBLISH_PERMISSION)
+
+
+# --- Inlines -----------------------------------------------------------------
+
+
+class BylineFormSet(BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        if self.instance.status != ArticleStatus.PUBLISHED:
+            return  # drafts may be saved incomplete
+        authors = [
+            form
+            for form in self.forms
+            if form.cleaned_data.get("author") and not form.cleaned_data.get("DELETE")
+        ]
+        if not authors:
+            raise ValidationError(
+                "A published story needs at least one author: add a byline."
+            )
 
 
 class BylineInline(admin.TabularInline):
     model = Byline
+    formset = BylineFormSet
     extra = 0
+    min_num = 0
     autocomplete_fields = ["author"]
+    fields = ["author", "position"]
+    verbose_name = "byline"
+    verbose_name_plural = "Bylines (in the order readers see them)"
+
+
+class FigureForm(forms.ModelForm):
+    class Meta:
+        model = Figure
+        fields = ["place", "position", "caption", "credit", "image", "alt_text"]
+        widgets = {"caption": forms.Textarea(attrs={"rows": 2})}
 
 
 class FigureInline(admin.StackedInline):
     model = Figure
+    form = FigureForm
     extra = 0
-    fields = [("place", "position"), "caption", "credit", "image", "alt_text"]
+    fields = [
+        ("place", "position"),
+        "caption",
+        "credit",
+        ("image", "thumbnail"),
+        "alt_text",
+    ]
+    readonly_fields = ["thumbnail"]
+
+    @admin.display(description="Preview")
+    def thumbnail(self, obj):
+        if not obj.image:
+            return "No image (the caption shows as a captioned note)."
+        return format_html(
+            '<img src="{}" alt="{}" width="160" class="figure-thumbnail">',
+            obj.image.url,
+            obj.alt_text,
+        )
 
 
 class RelatedLinkInline(admin.TabularInline):
     model = RelatedLink
     fk_name = "article"
     extra = 0
-    fields = ["position", "title", "url", "story"]
+    fields = ["position", "title", "url", "story", "resolves_to"]
+    readonly_fields = ["resolves_to"]
     autocomplete_fields = ["story"]
+
+    @admin.display(description="Readers see")
+    def resolves_to(self, obj):
+        if not obj.pk:
+            return "-"
+        if obj.story_id and obj.story.is_public:
+            target = obj.story
+        else:
+            target = (
+                Article.objects.published()
+                .filter(headline__iexact=obj.title)
+                .exclude(pk=obj.article_id)
+                .first()
+            )
+        if target is not None:
+            return format_html(
+                'Link to <a href="{}">{}</a>', target.get_absolute_url(), target
+            )
+        if obj.url:
+            return format_html('Link to <a href="{}">{}</a>', obj.url, obj.url)
+        return "Nothing yet: waiting for a published story with this headline."
+
+
+class PreviewLinkForm(forms.ModelForm):
+    revoke = forms.BooleanField(
+        required=False, help_text="Stop this link from working, now."
+    )
+
+    class Meta:
+        model = PreviewLink
+        fields = ["note", "expires_at"]
+
+    def save(self, commit=True):
+        if self.cleaned_data.get("revoke") and not self.instance.revoked_at:
+            self.instance.revoked_at = timezone.now()
+        return super().save(commit)
+
+
+class PreviewLinkInline(admin.TabularInline):
+    """Share links; shown only to users allowed to manage them (Editors)."""
+
+    model = PreviewLink
+    form = PreviewLinkForm
+    extra = 0
+    can_delete = False
+    fields = ["note", "expires_at", "share_url", "state", "revoke"]
+    readonly_fields = ["share_url", "state"]
+    verbose_name = "share link"
+    verbose_name_plural = "Share links (preview for people without an account)"
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form.base_fields["expires_at"].initial = lambda: (
+            timezone.now() + SHARE_LINK_LIFETIME
+        )
+        return formset
+
+    @admin.display(description="Link")
+    def share_url(self, obj):
+        if not obj.pk:
+            return "Save to create the link."
+        return format_html('<a href="{0}">{0}</a>', obj.get_absolute_url())
+
+    @admin.display(description="State")
+    def state(self, obj):
+        if obj.revoked_at:
+            return "Revoked"
+        if obj.expires_at and obj.expires_at <= timezone.now():
+            return "Expired"
+        return "Active" if obj.pk else "-"
+
+
+# --- The story form ------------------------------------------------------------
+
+
+class ArticleAdminForm(forms.ModelForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    substantive_update = forms.BooleanField(
+        required=False,
+        label="Substantive update",
+        help_text="Tick to show readers a new 'Updated' time. Leave it for typo fixes.",
+    )
+
+    class Meta:
+        model = Article
+        fields = [
+            "headline",
+            "slug",
+            "standfirst",
+            "dateline",
+            "body",
+            "tags",
+            "status",
+            "published_at",
+            "updated_at",
+        ]
+        widgets = {"standfirst": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["version"].initial = self.instance.version
+        if user is not None and not can_publish(user) and "status" in self.fields:
+            self.fields["status"].choices = [
+                (value, label)
+                for value, label in ArticleStatus.choices
+                if value in WRITER_STATUSES
+            ]
+
+    def clean(self):
+        cleaned = super().clean()
+        self._check_not_stale(cleaned.get("version"))
+        status = cleaned.get("status")
+        if self.user is not None and not can_publish(self.user):
+            if status not in WRITER_STATUSES:
+                raise PermissionDenied("Only editors publish or withdraw stories.")
+        if status == ArticleStatus.PUBLISHED:
+            for field, message in [
+                ("headline", "A published story needs a headline."),
+                ("body", "Add the story's text before publishing."),
+            ]:
+                if not (cleaned.get(field) or "").strip():
+                    self.add_error(field, message)
+            if not cleaned.get("published_at"):
+                cleaned["published_at"] = timezone.now()
+        return cleaned
+
+    def _check_not_stale(self, version):
+        if self.instance.pk is None or version is None:
+            return
+        current = (
+            Article.objects.filter(pk=self.instance.pk)
+            .values_list("version", flat=True)
+            .first()
+        )
+        if current is not None and current != version:
+            raise ValidationError(
+                "Someone else saved this story after you opened it, so your "
+                "changes were not saved (theirs are kept). Open the story again "
+                "to see their version, then make your changes again.",
+                code="stale",
+            )
+
+
+# --- List filters ------------------------------------------------------------
+
+
+class StatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("draft", "Draft"),
+            ("in_review", "In review"),
+            ("scheduled", "Scheduled"),
+            ("live", "Published (live)"),
+            ("withdrawn", "Withdrawn"),
+        ]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        published = Q(status=ArticleStatus.PUBLISHED)
+        match self.value():
+            case "scheduled":
+                return queryset.filter(published, published_at__gt=now)
+            case "live":
+                return queryset.filter(published, published_at__lte=now)
+            case "draft" | "in_review" | "withdrawn" as value:
+                return queryset.filter(status=value)
+        return queryset
+
+
+class TagFilter(admin.SimpleListFilter):
+    title = "tag"
+    parameter_name = "tag"
+
+    def lookups(self, request, model_admin):
+        return [(tag.slug, tag.name) for tag in Tag.objects.order_by("name")[:200]]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(tags__slug=self.value())
+        return queryset
+
+
+# --- The story admin ---------------------------------------------------------
 
 
 @admin.register(Article)
-class ArticleAdmin(admin.ModelAdmin):
+class ArticleAdmin(CompareVersionAdmin):
+    form = ArticleAdminForm
     list_display = [
         "headline",
         "status_badge",
         "author_names",
         "published_at",
         "updated_at",
+        "tag_names",
     ]
-    list_filter = ["status", "published_at"]
+    list_filter = [
+        StatusFilter,
+        ("bylines__author", admin.RelatedOnlyFieldListFilter),
+        TagFilter,
+        "published_at",
+    ]
     search_fields = ["headline", "standfirst", "body", "figures__caption"]
     date_hierarchy = "published_at"
     prepopulated_fields = {"slug": ["headline"]}
-    inlines = [BylineInline, FigureInline, RelatedLinkInline]
-    readonly_fields = ["source_name", "imported_at", "edited_at", "created_at"]
+    inlines = [BylineInline, FigureInline, RelatedLinkInline, PreviewLinkInline]
+    readonly_fields = [
+        "source_name",
+        "imported_at",
+        "created_at",
+        "edited_at",
+        "workflow_history",
+    ]
+    actions = ["submit_for_review", "publish_now", "withdraw"]
+    list_per_page = 50
     fieldsets = [
         (
             None,
             {"fields": ["headline", "slug", "standfirst", "dateline", "body", "tags"]},
         ),
-        ("Publishing", {"fields": ["status", "published_at", "updated_at"]}),
+        (
+            "Publishing",
+            {
+                "fields": [
+                    "status",
+                    "published_at",
+                    "updated_at",
+                    "substantive_update",
+                    "version",
+                ],
+                "description": "Writers save drafts and submit them for review; "
+                "editors publish. A publication time in the future schedules "
+                "the story: it goes live at that time by itself.",
+            },
+        ),
         (
             "Record",
             {
                 "classes": ["collapse"],
-                "fields": ["source_name", "imported_at", "created_at", "edited_at"],
+                "fields": [
+                    "workflow_history",
+                    "source_name",
+                    "imported_at",
+                    "created_at",
+                    "edited_at",
+                ],
             },
         ),
     ]
 
+    # -- queries ------------------------------------------------------------
+
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("bylines__author")
+        return super().get_queryset(request).prefetch_related("bylines__author", "tags")
+
+    # -- permissions ----------------------------------------------------------
+
+    def has_change_permission(self, request, obj=None):
+        if not super().has_change_permission(request, obj):
+            return False
+        if obj is None or can_publish(request.user):
+            return True
+        # Writers edit drafts and stories in review, not live ones.
+        return obj.status in WRITER_STATUSES
+
+    def has_publish_permission(self, request):
+        return can_publish(request.user)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not can_publish(request.user):
+            fields += ["published_at", "updated_at"]
+        return fields
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if can_publish(request.user):
+            return fieldsets
+        # Writers do not set the "Updated" time either.
+        return [
+            (
+                name,
+                {
+                    **options,
+                    "fields": [
+                        f for f in options["fields"] if f != "substantive_update"
+                    ],
+                },
+            )
+            for name, options in fieldsets
+        ]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+
+        class RequestForm(form):
+            def __init__(self, *args, **kw):
+                super().__init__(*args, user=request.user, **kw)
+
+        return RequestForm
+
+    # -- saving ---------------------------------------------------------------
+
+    def save_model(self, request, obj, form, change):
+        if form.cleaned_data.get("substantive_update"):
+            obj.updated_at = timezone.now()
+        previous = (
+            Article.objects.filter(pk=obj.pk).values_list("status", flat=True).first()
+            if change
+            else ArticleStatus.DRAFT
+        )
+        if obj.status == ArticleStatus.PUBLISHED and not obj.published_at:
+            obj.published_at = timezone.now()
+        super().save_model(request, obj, form, change)
+        obj.record_transition(previous, request.user)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is PreviewLink:
+            for link in formset.save(commit=False):
+                link.created_by = link.created_by or request.user
+                link.save()
+            return
+        super().save_formset(request, form, formset, change)
+
+    # -- actions --------------------------------------------------------------
+
+    def _move(self, request, queryset, status, verb, **kwargs):
+        moved = 0
+        with transaction.atomic():
+            for article in queryset.select_for_update():
+                if article.status == status and not kwargs.get("publish_now"):
+                    continue
+                article.move_to(status, request.user, **kwargs)
+                moved += 1
+        self.message_user(
+            request,
+            f"{moved} stor{'y' if moved == 1 else 'ies'} {verb}.",
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Submit for review", permissions=["change"])
+    def submit_for_review(self, request, queryset):
+        if (
+            not can_publish(request.user)
+            and queryset.exclude(status__in=WRITER_STATUSES).exists()
+        ):
+            raise PermissionDenied
+        self._move(request, queryset, ArticleStatus.IN_REVIEW, "submitted for review")
+
+    @admin.action(description="Publish now", permissions=["publish"])
+    def publish_now(self, request, queryset):
+        problems = [
+            article.headline
+            for article in queryset.prefetch_related("bylines")
+            if not article.body.strip() or not article.bylines.all()
+        ]
+        if problems:
+            self.message_user(
+                request,
+                "Nothing was published: these stories need text and at least one "
+                "author first: " + "; ".join(problems),
+                messages.ERROR,
+            )
+            return
+        self._move(
+            request, queryset, ArticleStatus.PUBLISHED, "published", publish_now=True
+        )
+
+    @admin.action(description="Withdraw", permissions=["publish"])
+    def withdraw(self, request, queryset):
+        self._move(request, queryset, ArticleStatus.WITHDRAWN, "withdrawn")
+
+    # -- columns --------------------------------------------------------------
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj):
+        kind = "scheduled" if obj.is_scheduled else obj.status
         return format_html(
-            '<span class="badge badge--{}">{}</span>',
-            obj.status,
-            obj.get_status_display(),
+            '<span class="badge badge--{}">{}</span>', kind, obj.display_status
         )
 
     @admin.display(description="Authors")
     def author_names(self, obj):
         return ", ".join(author.name for author in obj.byline_authors)
+
+    @admin.display(description="Tags")
+    def tag_names(self, obj):
+        return ", ".join(tag.name for tag in obj.tags.all())
+
+    @admin.display(description="Status changes")
+    def workflow_history(self, obj):
+        events = obj.workflow_events.select_related("user")[:20] if obj.pk else []
+        if not events:
+            return "None yet."
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                "<li>{} by {} on {}</li>",
+                (
+                    (
+                        event.get_action_display(),
+                        event.user or "someone",
+                        timezone.localtime(event.at).strftime("%H:%M, %d-%b-%Y"),
+                    )
+                    for event in events
+                ),
+            ),
+        )
+
+    # -- extra pages ------------------------------------------------------------
+
+    def get_urls(self):
+        return [
+            path(
+                "scheduled/",
+                self.admin_site.admin_view(self.scheduled_view),
+                name="briefings_article_scheduled",
+            ),
+            *super().get_urls(),
+        ]
+
+    def scheduled_view(self, request):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        upcoming = (
+            Article.objects.filter(
+                status=ArticleStatus.PUBLISHED, published_at__gt=timezone.now()
+            )
+            .order_by("published_at")
+            .prefetch_related("bylines__author")
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Scheduled stories",
+            "opts": self.model._meta,
+            "upcoming": upcoming,
+            "time_zone": timezone.get_current_timezone_name(),
+        }
+        return render(request, "admin/briefings/article/scheduled.html", context)
+
+    def view_on_site(self, obj):
+        return reverse("briefings:article-preview", kwargs={"pk": obj.pk})
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "scheduled_url": reverse("admin:briefings_article_scheduled"),
+        }
+        return super().changelist_view(request, extra_context)
 
 
 @admin.register(Author)
@@ -75,3 +584,42 @@ class AuthorAdmin(admin.ModelAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(WorkflowEvent)
+class WorkflowEventAdmin(admin.ModelAdmin):
+    list_display = ["at", "article", "action", "user"]
+    list_filter = ["action"]
+    list_select_related = ["article", "user"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PreviewLink)
+class PreviewLinkAdmin(admin.ModelAdmin):
+    list_display = ["article", "note", "created_by", "expires_at", "revoked_at"]
+    list_select_related = ["article", "created_by"]
+    actions = ["revoke"]
+    fields = ["article", "note", "expires_at", "revoked_at"]
+    readonly_fields = ["revoked_at"]
+    autocomplete_fields = ["article"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Revoke the selected links", permissions=["change"])
+    def revoke(self, request, queryset):
+        count = queryset.filter(revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        self.message_user(request, f"{count} link(s) revoked.", messages.SUCCESS)

@@ -4,6 +4,10 @@
 Every public page, and every later feed, sitemap and search, starts from it.
 """
 
+import uuid
+
+from django.conf import settings
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
@@ -14,6 +18,8 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from taggit.managers import TaggableManager
 from taggit.models import TaggedItemBase
+
+PREVIEW_LINK_SALT = "briefings.preview-link"
 
 
 class ArticleStatus(models.TextChoices):
@@ -166,6 +172,9 @@ class Article(models.Model):
     class Meta:
         ordering = ["-published_at", "-pk"]
         get_latest_by = "published_at"
+        permissions = [
+            ("publish_article", "Can publish, schedule and withdraw stories"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(status__in=ArticleStatus.values),
@@ -203,6 +212,19 @@ class Article(models.Model):
         return reverse("briefings:article-detail", kwargs={"slug": self.slug})
 
     @property
+    def is_scheduled(self):
+        return (
+            self.status == ArticleStatus.PUBLISHED
+            and self.published_at is not None
+            and self.published_at > timezone.now()
+        )
+
+    @property
+    def display_status(self):
+        """The status as editors think of it: a future published story is scheduled."""
+        return "Scheduled" if self.is_scheduled else self.get_status_display()
+
+    @property
     def is_public(self):
         return (
             self.status == ArticleStatus.PUBLISHED
@@ -216,6 +238,46 @@ class Article(models.Model):
         return (
             self.imported_version is not None and self.version != self.imported_version
         )
+
+    def record_transition(self, from_status, user):
+        """Log a status change made by `user` (call after saving the story)."""
+        if from_status == self.status:
+            return None
+        if self.status == ArticleStatus.PUBLISHED:
+            action = (
+                WorkflowAction.SCHEDULED
+                if self.is_scheduled
+                else WorkflowAction.PUBLISHED
+            )
+        else:
+            action = {
+                ArticleStatus.IN_REVIEW: WorkflowAction.SUBMITTED,
+                ArticleStatus.WITHDRAWN: WorkflowAction.WITHDRAWN,
+                ArticleStatus.DRAFT: WorkflowAction.RETURNED,
+            }[self.status]
+        return WorkflowEvent.objects.create(
+            article=self,
+            action=action,
+            from_status=from_status,
+            to_status=self.status,
+            user=user,
+        )
+
+    def move_to(self, status, user, *, publish_now=False):
+        """Change the story's status, save it, and log who did it.
+
+        Publishing keeps an earlier publication time (a story back from
+        withdrawal keeps its date); `publish_now` brings a scheduled one forward.
+        """
+        from_status = self.status
+        self.status = status
+        now = timezone.now()
+        if status == ArticleStatus.PUBLISHED and (
+            not self.published_at or (publish_now and self.published_at > now)
+        ):
+            self.published_at = now
+        self.save()
+        return self.record_transition(from_status, user)
 
     @cached_property
     def byline_authors(self):
@@ -386,3 +448,75 @@ class RelatedLink(models.Model):
 
     def __str__(self):
         return self.title
+
+
+class WorkflowAction(models.TextChoices):
+    SUBMITTED = "submitted", "Submitted for review"
+    PUBLISHED = "published", "Published"
+    SCHEDULED = "scheduled", "Scheduled"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    RETURNED = "returned", "Returned to draft"
+
+
+class WorkflowEvent(models.Model):
+    """Who moved a story from one status to another, and when."""
+
+    article = models.ForeignKey(
+        Article, on_delete=models.CASCADE, related_name="workflow_events"
+    )
+    action = models.CharField(max_length=20, choices=WorkflowAction.choices)
+    from_status = models.CharField(max_length=20, choices=ArticleStatus.choices)
+    to_status = models.CharField(max_length=20, choices=ArticleStatus.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["article", "-at"], name="workflow_article_idx")]
+
+    def __str__(self):
+        return f"{self.get_action_display()} by {self.user or 'someone'} at {self.at}"
+
+
+class PreviewLinkQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+
+class PreviewLink(models.Model):
+    """A share link: lets someone without an account read an unpublished story."""
+
+    article = models.ForeignKey(
+        Article, on_delete=models.CASCADE, related_name="preview_links"
+    )
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    note = models.CharField(
+        max_length=200, blank=True, help_text="Who it is for, e.g. 'legal review'."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PreviewLinkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"Share link for {self.article} ({self.note or 'no note'})"
+
+    def get_absolute_url(self):
+        token = signing.dumps(str(self.key), salt=PREVIEW_LINK_SALT)
+        return reverse("briefings:share-preview", kwargs={"token": token})
+
+    @property
+    def is_active(self):
+        return self.revoked_at is None and self.expires_at > timezone.now()

@@ -8,6 +8,14 @@ urlpatterns = [
     path(
         "stories/<slug:slug>/", views.ArticleDetailView.as_view(), name="article-detail"
     ),
+    path(
+        "preview/<int:pk>/", views.ArticlePreviewView.as_view(), name="article-preview"
+    ),
+    path(
+        "preview/share/<str:token>/",
+        views.SharedPreviewView.as_view(),
+        name="share-preview",
+    ),
     path("tags/", views.TagListView.as_view(), name="tag-list"),
     path("tags/<slug:slug>/", views.TagDetailView.as_view(), name="tag-detail"),
     path(

@@ -1,11 +1,15 @@
 """Reader pages. Thin views over the queryset bundles in models.py."""
 
+from django.core import signing
 from django.db.models import Count, Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
 from django.views.generic import DetailView, ListView, TemplateView
 from taggit.models import Tag
 
-from .models import Article, Author
+from .models import PREVIEW_LINK_SALT, Article, Author, PreviewLink
 
 
 class PublishedArticlesMixin:
@@ -25,6 +29,51 @@ class ArticleDetailView(DetailView):
 
     def get_queryset(self):
         return Article.objects.published().for_detail()
+
+
+class PreviewMixin:
+    """Previews are marked as such, kept out of search engines, never cached."""
+
+    def render_to_response(self, context, **kwargs):
+        response = super().render_to_response(context, **kwargs)
+        response["X-Robots-Tag"] = "noindex, nofollow"
+        return response
+
+
+@method_decorator(never_cache, name="dispatch")
+class ArticlePreviewView(PreviewMixin, ArticleDetailView):
+    """Any story, as readers will see it, for staff who may view stories.
+
+    Everyone else gets the same 404 as for a story that does not exist.
+    """
+
+    extra_context = {"preview": True}
+
+    def get_object(self, queryset=None):
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+
+    def get_queryset(self):
+        user = self.request.user
+        if user.is_active and user.is_staff and user.has_perm("briefings.view_article"):
+            return Article.objects.for_detail()
+        return Article.objects.none()
+
+
+@method_decorator(never_cache, name="dispatch")
+class SharedPreviewView(PreviewMixin, ArticleDetailView):
+    """A story opened through a share link: signed, expiring and revocable."""
+
+    extra_context = {"preview": True, "shared": True}
+
+    def get_object(self, queryset=None):
+        try:
+            key = signing.loads(self.kwargs["token"], salt=PREVIEW_LINK_SALT)
+        except signing.BadSignature:
+            raise Http404("No such preview.") from None
+        link = PreviewLink.objects.active().filter(key=key).first()
+        if link is None:
+            raise Http404("This preview link has expired or was revoked.")
+        return get_object_or_404(Article.objects.for_detail(), pk=link.article_id)
 
 
 class TagDetailView(PublishedArticlesMixin, ListView):
