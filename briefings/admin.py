@@ -45,9 +45,7 @@ for model in (Byline, Figure, RelatedLink, TaggedArticle):
         reversion.register(model)
 if not reversion.is_registered(Article):
     reversion.register(
-        Article,
-        follow=["bylines", "figures", "related_links", "tagged_items"],
-        exclude=["version", "imported_version", "edited_at"],
+        Article, follow=["bylines", "figures", "related_links", "tagged_items"]
     )
 
 
@@ -199,7 +197,8 @@ class PreviewLinkInline(admin.TabularInline):
 
 
 class ArticleAdminForm(forms.ModelForm):
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # The story's version when the form was opened (optimistic locking).
+    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     substantive_update = forms.BooleanField(
         required=False,
         label="Substantive update",
@@ -224,7 +223,7 @@ class ArticleAdminForm(forms.ModelForm):
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        self.fields["version"].initial = self.instance.version
+        self.fields["loaded_version"].initial = self.instance.version
         if user is not None and not can_publish(user) and "status" in self.fields:
             self.fields["status"].choices = [
                 (value, label)
@@ -234,7 +233,7 @@ class ArticleAdminForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        self._check_not_stale(cleaned.get("version"))
+        self._check_not_stale(cleaned.get("loaded_version"))
         status = cleaned.get("status")
         if self.user is not None and not can_publish(self.user):
             if status not in WRITER_STATUSES:
@@ -315,6 +314,7 @@ class TagFilter(admin.SimpleListFilter):
 @admin.register(Article)
 class ArticleAdmin(CompareVersionAdmin):
     form = ArticleAdminForm
+    change_list_template = "admin/briefings/article/change_list.html"
     list_display = [
         "headline",
         "status_badge",
@@ -342,6 +342,10 @@ class ArticleAdmin(CompareVersionAdmin):
     ]
     actions = ["submit_for_review", "publish_now", "withdraw"]
     list_per_page = 50
+
+    class Media:
+        css = {"all": ["admin/briefings.css"]}
+
     fieldsets = [
         (
             None,
@@ -355,7 +359,7 @@ class ArticleAdmin(CompareVersionAdmin):
                     "published_at",
                     "updated_at",
                     "substantive_update",
-                    "version",
+                    "loaded_version",
                 ],
                 "description": "Writers save drafts and submit them for review; "
                 "editors publish. A publication time in the future schedules "
