@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class BriefingsConfig(AppConfig):
     name = "briefings"
     verbose_name = "Newsroom"
+
+    def ready(self):
+        # Registers the cookie-declaration system check and the signals that
+        # keep cached pages fresh.
+        from . import consent, pagecache  # noqa: F401

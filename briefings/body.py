@@ -3,7 +3,8 @@
 Editors write the body in a textarea: paragraphs separated by blank lines, `## `
 subheadings, `> ` quotations, lists, *emphasis* and [links](https://...). Raw HTML
 is switched off (typed HTML shows as text), as are images, code blocks and rules.
-A line `[figure N]` places the body figure whose position is N.
+A line `[figure N]` places the body figure whose position is N, and a line that
+is only a YouTube, Vimeo or X link becomes an embed (loaded only with consent).
 
 This module is the only place in Briefings that marks HTML as safe.
 """
@@ -18,7 +19,44 @@ _markdown = MarkdownIt("commonmark", {"html": False, "typographer": False}).disa
     ["code", "fence", "hr", "lheading", "html_block", "html_inline", "image"]
 )
 
-FIGURE_MARKER = re.compile(r"^[ \t]*\[figure[ \t]+(\d{1,4})\][ \t]*$", re.I | re.M)
+FIGURE_MARKER = r"\[figure[ \t]+(?P<figure>\d{1,4})\]"
+# A line holding only a link to a YouTube or Vimeo video or an X post.
+EMBED_URL = (
+    r"(?P<url>https?://(?:www\.|m\.)?"
+    r"(?:youtube\.com/(?:watch\?v=|shorts/)(?P<youtube>[\w-]{6,20})[^\s]*"
+    r"|youtu\.be/(?P<youtu_be>[\w-]{6,20})[^\s]*"
+    r"|vimeo\.com/(?P<vimeo>\d{4,12})[^\s]*"
+    r"|(?:twitter|x)\.com/\w{1,15}/status/(?P<post>\d{5,25})[^\s]*))"
+)
+SPECIAL_LINE = re.compile(
+    rf"^[ \t]*(?:{FIGURE_MARKER}|{EMBED_URL})[ \t]*$", re.IGNORECASE | re.MULTILINE
+)
+
+
+@dataclass(frozen=True)
+class Embed:
+    """A video or post from another site, shown only with the reader's consent."""
+
+    provider: str
+    kind: str
+    url: str
+    src: str
+
+    @property
+    def title(self):
+        return f"{self.kind.capitalize()} from {self.provider}"
+
+
+def embed_for(match) -> Embed:
+    url = match.group("url")
+    if video := match.group("youtube") or match.group("youtu_be"):
+        src = f"https://www.youtube-nocookie.com/embed/{video}"
+        return Embed("YouTube", "video", url, src)
+    if video := match.group("vimeo"):
+        return Embed("Vimeo", "video", url, f"https://player.vimeo.com/video/{video}")
+    post = match.group("post")
+    src = f"https://platform.twitter.com/embed/Tweet.html?id={post}"
+    return Embed("X", "post", url, src)
 
 
 def _demote_headings(tokens):
@@ -37,14 +75,15 @@ def render_markdown(text: str) -> SafeString:
 
 @dataclass(frozen=True)
 class BodyPart:
-    """A run of rendered text, or a figure to render with the figure template."""
+    """A run of rendered text, a figure, or an embed, in reading order."""
 
     html: SafeString | None = None
     figure: object | None = None
+    embed: Embed | None = None
 
 
 def render_body(text: str, body_figures) -> list[BodyPart]:
-    """Split the body at `[figure N]` lines and render the text between them.
+    """Split the body at `[figure N]` and embed lines; render the text between.
 
     Body figures that no line places come after the text, so nothing an editor
     attached disappears; markers naming no figure render nothing.
@@ -55,14 +94,17 @@ def render_body(text: str, body_figures) -> list[BodyPart]:
     placed = set()
     parts = []
     last = 0
-    for match in FIGURE_MARKER.finditer(text):
+    for match in SPECIAL_LINE.finditer(text):
         chunk = text[last : match.start()]
         if chunk.strip():
             parts.append(BodyPart(html=render_markdown(chunk)))
-        figure = by_position.get(int(match.group(1)))
-        if figure is not None and figure.pk not in placed:
-            placed.add(figure.pk)
-            parts.append(BodyPart(figure=figure))
+        if match.group("url"):
+            parts.append(BodyPart(embed=embed_for(match)))
+        else:
+            figure = by_position.get(int(match.group("figure")))
+            if figure is not None and figure.pk not in placed:
+                placed.add(figure.pk)
+                parts.append(BodyPart(figure=figure))
         last = match.end()
     tail = text[last:]
     if tail.strip():

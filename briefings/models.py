@@ -520,3 +520,94 @@ class PreviewLink(models.Model):
     @property
     def is_active(self):
         return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class ConsentMethod(models.TextChoices):
+    BANNER = "banner", "Banner"
+    SETTINGS = "settings", "Cookie settings page"
+    BANNER_NO_JS = "banner_nojs", "Banner (without JavaScript)"
+    SETTINGS_NO_JS = "settings_nojs", "Cookie settings page (without JavaScript)"
+
+
+class ConsentRecord(models.Model):
+    """Proof of one consent decision. Holds no IP address or other identifier.
+
+    `decisions` maps each optional cookie group to {"accepted": bool, "version":
+    str}. Rows keep no link to the cookie groups, so deleting a group keeps the
+    proof of what readers agreed to.
+    """
+
+    consent_id = models.UUIDField(db_index=True, editable=False)
+    given_at = models.DateTimeField(default=timezone.now, editable=False)
+    policy_revision = models.PositiveIntegerField(editable=False)
+    method = models.CharField(max_length=20, choices=ConsentMethod.choices)
+    decisions = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-given_at", "-pk"]
+        indexes = [models.Index(fields=["given_at"], name="consent_given_at_idx")]
+
+    def __str__(self):
+        return f"Consent {self.consent_id} at {self.given_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def accepted_groups(self):
+        return sorted(k for k, v in self.decisions.items() if v.get("accepted"))
+
+
+class StoryDay(models.Model):
+    """Reads of a story on one day: page views, and unique readers among those
+    who accepted analytics cookies."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="days")
+    day = models.DateField()
+    views = models.PositiveIntegerField(default=0)
+    readers = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-day"]
+        constraints = [
+            models.UniqueConstraint(fields=["article", "day"], name="unique_story_day")
+        ]
+
+    def __str__(self):
+        return f"{self.article} on {self.day}"
+
+
+class StoryReader(models.Model):
+    """A reader (by a hash of their analytics cookie) seen on a story that day."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    reader = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["article", "day", "reader"], name="unique_story_reader"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.reader[:8]} on {self.article_id}, {self.day}"
+
+
+class CookieDeclaration(models.Model):
+    """What readers are told about one cookie (django-cookie-consent's Cookie)."""
+
+    cookie = models.OneToOneField(
+        "cookie_consent.Cookie", on_delete=models.CASCADE, related_name="declaration"
+    )
+    provider = models.CharField(max_length=100, help_text="Who sets and reads it.")
+    purpose = models.TextField(help_text="What it is for, in plain words.")
+    lifetime = models.CharField(max_length=50, help_text="e.g. '6 months'.")
+    third_party = models.BooleanField(
+        "readable by a third party",
+        help_text="Can a company other than Briefings read this cookie?",
+    )
+
+    class Meta:
+        ordering = ["cookie__cookiegroup__ordering", "cookie__name"]
+
+    def __str__(self):
+        return f"About {self.cookie}"

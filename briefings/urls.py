@@ -1,12 +1,15 @@
 from django.urls import path
 
 from . import views
+from .pagecache import cache_public_page as cached
 
 app_name = "briefings"
 urlpatterns = [
-    path("", views.HomeView.as_view(), name="home"),
+    path("", cached(views.HomeView.as_view()), name="home"),
     path(
-        "stories/<slug:slug>/", views.ArticleDetailView.as_view(), name="article-detail"
+        "stories/<slug:slug>/",
+        cached(views.ArticleDetailView.as_view()),
+        name="article-detail",
     ),
     path(
         "preview/<int:pk>/", views.ArticlePreviewView.as_view(), name="article-preview"
@@ -16,11 +19,15 @@ urlpatterns = [
         views.SharedPreviewView.as_view(),
         name="share-preview",
     ),
-    path("tags/", views.TagListView.as_view(), name="tag-list"),
-    path("tags/<slug:slug>/", views.TagDetailView.as_view(), name="tag-detail"),
+    path("tags/", cached(views.TagListView.as_view()), name="tag-list"),
+    path("tags/<slug:slug>/", cached(views.TagDetailView.as_view()), name="tag-detail"),
     path(
-        "authors/<slug:slug>/", views.AuthorDetailView.as_view(), name="author-detail"
+        "authors/<slug:slug>/",
+        cached(views.AuthorDetailView.as_view()),
+        name="author-detail",
     ),
     path("privacy/", views.PrivacyView.as_view(), name="privacy"),
     path("cookies/", views.CookieSettingsView.as_view(), name="cookie-settings"),
+    path("cookies/policy/", views.CookiePolicyView.as_view(), name="cookie-policy"),
+    path("cookies/consent/", views.ConsentView.as_view(), name="consent"),
 ]

@@ -1,15 +1,30 @@
 """Reader pages. Thin views over the queryset bundles in models.py."""
 
+from functools import wraps
+
+from cookie_consent.models import CookieGroup
+from cookie_consent.views import CookieGroupBaseProcessView
+from django.conf import settings
 from django.core import signing
 from django.db.models import Count, Q
-from django.http import Http404
+from django.http import (
+    Http404,
+    HttpResponseBadRequest,
+    HttpResponseForbidden,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import DetailView, ListView, TemplateView
 from taggit.models import Tag
 
-from .models import PREVIEW_LINK_SALT, Article, Author, PreviewLink
+from .consent import optional_groups, record_decision
+from .models import PREVIEW_LINK_SALT, Article, Author, ConsentMethod, PreviewLink
+from .reads import record_read
 
 
 class PublishedArticlesMixin:
@@ -26,13 +41,24 @@ class HomeView(PublishedArticlesMixin, ListView):
 class ArticleDetailView(DetailView):
     template_name = "briefings/article_detail.html"
     context_object_name = "article"
+    count_reads = True
 
     def get_queryset(self):
         return Article.objects.published().for_detail()
 
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        if self.count_reads:
+            record_read(request, response, self.object.pk)
+            # A copy of this page served from the cache is a read too.
+            response.on_cache_hit = (record_read, self.object.pk)
+        return response
+
 
 class PreviewMixin:
     """Previews are marked as such, kept out of search engines, never cached."""
+
+    count_reads = False
 
     def render_to_response(self, context, **kwargs):
         response = super().render_to_response(context, **kwargs)
@@ -123,5 +149,104 @@ class PrivacyView(TemplateView):
     template_name = "briefings/privacy.html"
 
 
+def _private(response):
+    """Consent pages and answers are one reader's: never stored by any cache."""
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def same_origin_required(view):
+    """Refuse a POST that a browser says came from another site.
+
+    Consent forms sit in pages cached for everyone, so they cannot carry a
+    per-reader CSRF token. Browsers send Origin (and Sec-Fetch-Site) with every
+    POST; a forged cross-site POST, or one with neither header, gets 403.
+    """
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        site = request.headers.get("Sec-Fetch-Site")
+        if site is not None:
+            allowed = site == "same-origin"
+        else:
+            expected = f"{request.scheme}://{request.get_host()}"
+            allowed = request.headers.get("Origin") == expected
+        if not allowed:
+            return _private(
+                HttpResponseForbidden("Cookie choices can only be made on this site.")
+            )
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+@method_decorator(same_origin_required, name="dispatch")
+class ConsentView(CookieGroupBaseProcessView):
+    """Record Accept all, Reject all, or the choices from the settings page.
+
+    Without JavaScript the reader is sent back to the page they were on (only
+    ever a page of this site); with it, the answer is JSON and the script closes
+    the banner once the server has confirmed.
+    """
+
+    http_method_names = ["post"]
+
+    def get_default_redirect_url(self):
+        return reverse("briefings:home")
+
+    def post(self, request, *args, **kwargs):
+        groups = {group.varname for group in optional_groups()}
+        match request.POST.get("choice"):
+            case "accept_all":
+                accepted = groups
+            case "reject_all":
+                accepted = set()
+            case "save":
+                accepted = groups & set(request.POST.getlist("groups"))
+            case _:
+                return _private(
+                    HttpResponseBadRequest("Choose Accept all, Reject all or Save.")
+                )
+        by_script = request.headers.get("X-Consent-Fetch") == "1"
+        on_settings = request.POST.get("source") == "settings"
+        method = {
+            (False, False): ConsentMethod.BANNER_NO_JS,
+            (False, True): ConsentMethod.SETTINGS_NO_JS,
+            (True, False): ConsentMethod.BANNER,
+            (True, True): ConsentMethod.SETTINGS,
+        }[(by_script, on_settings)]
+        if by_script:
+            response = JsonResponse({"accepted": sorted(accepted)})
+        else:
+            response = HttpResponseRedirect(self.get_success_url())
+        record_decision(request, response, accepted, method)
+        return _private(response)
+
+
 class CookieSettingsView(TemplateView):
+    """The second layer: one switch per optional group; works without JavaScript."""
+
     template_name = "briefings/cookie_settings.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            groups=CookieGroup.objects.prefetch_related("cookie_set__declaration"),
+            **kwargs,
+        )
+
+    def render_to_response(self, context, **kwargs):
+        return _private(super().render_to_response(context, **kwargs))
+
+
+class CookiePolicyView(TemplateView):
+    """Every declared cookie, straight from the database."""
+
+    template_name = "briefings/cookie_policy.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            groups=CookieGroup.objects.prefetch_related("cookie_set__declaration"),
+            max_age_days=settings.CONSENT_MAX_AGE_DAYS,
+            **kwargs,
+        )

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "taggit",
+    "cookie_consent",
     "reversion",
     "reversion_compare",
     "briefings",
@@ -76,6 +77,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Deletes the cookies of any group the reader has not accepted.
+    "cookie_consent.middleware.CleanCookiesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -92,6 +95,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "briefings.context_processors.site",
+                "briefings.context_processors.consent",
             ],
         },
     },
@@ -191,6 +195,12 @@ SECURE_CSP = {
     "base-uri": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
     "form-action": [CSP.SELF],
+    # Embedded players load only after the reader agreed to the Embeds group.
+    "frame-src": [
+        "https://www.youtube-nocookie.com",
+        "https://player.vimeo.com",
+        "https://platform.twitter.com",
+    ],
 }
 
 LOGGING = {
@@ -204,3 +214,19 @@ LOGGING = {
 }
 
 TAGGIT_CASE_INSENSITIVE = True
+
+# Cookie consent (django-cookie-consent, plus our record and banner: README).
+COOKIE_CONSENT_NAME = "cookie_consent"
+COOKIE_CONSENT_SECURE = SESSION_COOKIE_SECURE
+COOKIE_CONSENT_HTTPONLY = True
+COOKIE_CONSENT_SAMESITE = "Lax"
+# A choice lasts at most six months; the server also checks the recorded date.
+CONSENT_MAX_AGE_DAYS = env_int("CONSENT_MAX_AGE_DAYS", 182)
+COOKIE_CONSENT_MAX_AGE = CONSENT_MAX_AGE_DAYS * 24 * 60 * 60
+# Our ConsentRecord is the proof of consent; the package's log is switched off.
+COOKIE_CONSENT_LOG_ENABLED = False
+COOKIE_CONSENT_OPT_OUT = False
+# Bump to ask every reader again (for example when the cookie policy changes).
+CONSENT_POLICY_REVISION = env_int("CONSENT_POLICY_REVISION", 1)
+# Consent records older than this are deleted by `manage.py prune_consent`.
+CONSENT_RECORD_RETENTION_DAYS = env_int("CONSENT_RECORD_RETENTION_DAYS", 3 * 365)

@@ -22,6 +22,7 @@ def test_the_seed_story_reads_well_on_a_phone_and_stays_on_site(live_server, pag
     call_command("loadseed", verbosity=0)
     page.set_viewport_size({"width": 390, "height": 844})
     errors, hosts = visit(page, live_server.url)
+    page.get_by_role("button", name="Reject all").click()
     page.get_by_role("link", name="Armenia looks to build security ties").click()
     page.wait_for_load_state()
 

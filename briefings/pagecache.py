@@ -1,0 +1,112 @@
+"""Whole-page caching of public pages for anonymous readers.
+
+A cached page is keyed on the URL, the reader's consent state (so readers who
+decided differently never share a page, and nothing identifies a reader) and a
+content version. Any save or delete of content bumps the version, and so does
+the moment a scheduled story goes live: no page is ever served stale, and no
+key is deleted one by one. Signed-in staff are never served, nor stored, from
+this cache.
+"""
+
+import hashlib
+from functools import wraps
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Min
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.http import HttpResponse
+from django.utils import timezone
+
+from .consent import get_state
+
+VERSION_KEY = "pages:version"
+NEXT_LIVE_KEY = "pages:next-live"
+TIMEOUT = getattr(settings, "PAGE_CACHE_SECONDS", 300)
+
+
+def bump_version(**kwargs):
+    """Make every cached page stale at once (called on any content change)."""
+    from .models import Article, ArticleStatus
+
+    try:
+        cache.incr(VERSION_KEY)
+    except ValueError:
+        cache.set(VERSION_KEY, 1, None)
+    # When does the next scheduled story go live? From then on pages change.
+    upcoming = Article.objects.filter(
+        status=ArticleStatus.PUBLISHED, published_at__gt=timezone.now()
+    ).aggregate(next_live=Min("published_at"))["next_live"]
+    cache.set(NEXT_LIVE_KEY, upcoming.timestamp() if upcoming else None, None)
+
+
+def current_version() -> int:
+    values = cache.get_many([VERSION_KEY, NEXT_LIVE_KEY])
+    version = values.get(VERSION_KEY)
+    next_live = values.get(NEXT_LIVE_KEY)
+    if version is None or (next_live and timezone.now().timestamp() >= next_live):
+        bump_version()
+        version = cache.get(VERSION_KEY, 1)
+    return version
+
+
+def cache_public_page(view):
+    """Serve anonymous GETs from the cache; store cacheable answers."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if request.method not in ("GET", "HEAD") or (
+            settings.SESSION_COOKIE_NAME in request.COOKIES
+        ):
+            return view(request, *args, **kwargs)
+        path = hashlib.sha256(request.get_full_path().encode()).hexdigest()
+        key = f"pages:{current_version()}:{get_state(request).cache_key}:{path}"
+        hit = cache.get(key)
+        if hit is not None:
+            content, content_type, on_hit = hit
+            response = HttpResponse(content, content_type=content_type)
+            if on_hit:
+                on_hit[0](request, response, *on_hit[1:])
+            response["X-Page-Cache"] = "hit"
+            return response
+        response = view(request, *args, **kwargs)
+        if hasattr(response, "render") and callable(response.render):
+            response = response.render()
+        if (
+            response.status_code == 200
+            and not response.cookies
+            and "private" not in response.get("Cache-Control", "")
+        ):
+            on_hit = getattr(response, "on_cache_hit", None)
+            cache.set(
+                key, (response.content, response["Content-Type"], on_hit), TIMEOUT
+            )
+        response["X-Page-Cache"] = "miss"
+        return response
+
+    return wrapped
+
+
+def _connect():
+    from cookie_consent.models import Cookie, CookieGroup
+    from taggit.models import Tag
+
+    from . import models
+
+    for model in (
+        models.Article,
+        models.Author,
+        models.Byline,
+        models.Figure,
+        models.RelatedLink,
+        models.TaggedArticle,
+        Tag,
+        Cookie,
+        CookieGroup,
+    ):
+        post_save.connect(bump_version, sender=model, dispatch_uid=f"pages-{model}")
+        post_delete.connect(bump_version, sender=model, dispatch_uid=f"pages-d-{model}")
+    m2m_changed.connect(bump_version, dispatch_uid="pages-m2m")
+
+
+_connect()
