@@ -6,15 +6,19 @@ preview links. Every rule is enforced on the server: in the form, in the
 actions, and in the permission checks that guard direct POSTs.
 """
 
+import csv
 from datetime import timedelta
 
 import reversion
+from cookie_consent.admin import CookieAdmin
+from cookie_consent.models import Cookie
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.forms.models import BaseInlineFormSet
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -27,6 +31,8 @@ from .models import (
     ArticleStatus,
     Author,
     Byline,
+    ConsentRecord,
+    CookieDeclaration,
     Figure,
     PreviewLink,
     RelatedLink,
@@ -339,6 +345,7 @@ class ArticleAdmin(CompareVersionAdmin):
         "created_at",
         "edited_at",
         "workflow_history",
+        "reads",
     ]
     actions = ["submit_for_review", "publish_now", "withdraw"]
     list_per_page = 50
@@ -366,6 +373,7 @@ class ArticleAdmin(CompareVersionAdmin):
                 "the story: it goes live at that time by itself.",
             },
         ),
+        ("Readers", {"fields": ["reads"]}),
         (
             "Record",
             {
@@ -520,6 +528,19 @@ class ArticleAdmin(CompareVersionAdmin):
     def tag_names(self, obj):
         return ", ".join(tag.name for tag in obj.tags.all())
 
+    @admin.display(description="Last 7 days")
+    def reads(self, obj):
+        if not obj.pk:
+            return "-"
+        since = timezone.localdate() - timedelta(days=6)
+        totals = obj.days.filter(day__gte=since).aggregate(
+            views=Sum("views"), readers=Sum("readers")
+        )
+        return (
+            f"{totals['views'] or 0} page views; {totals['readers'] or 0} unique "
+            "readers among those who accepted analytics cookies"
+        )
+
     @admin.display(description="Status changes")
     def workflow_history(self, obj):
         events = obj.workflow_events.select_related("user")[:20] if obj.pk else []
@@ -627,3 +648,82 @@ class PreviewLinkAdmin(admin.ModelAdmin):
             revoked_at=timezone.now()
         )
         self.message_user(request, f"{count} link(s) revoked.", messages.SUCCESS)
+
+
+# --- Cookie consent -------------------------------------------------------------
+
+
+def csv_safe(value) -> str:
+    """A cell no spreadsheet will run as a formula (OWASP CSV injection)."""
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+class CookieDeclarationInline(admin.StackedInline):
+    model = CookieDeclaration
+    can_delete = False
+    min_num = 1
+    max_num = 1
+
+
+admin.site.unregister(Cookie)
+
+
+@admin.register(Cookie)
+class DeclaredCookieAdmin(CookieAdmin):
+    """The package's cookie admin, plus what readers are told about each cookie."""
+
+    inlines = [CookieDeclarationInline]
+
+
+@admin.register(ConsentRecord)
+class ConsentRecordAdmin(admin.ModelAdmin):
+    """Proof of consent: read-only, exportable, never edited by hand."""
+
+    list_display = ["given_at", "consent_id", "method", "policy_revision", "accepted"]
+    list_filter = ["method", "policy_revision", "given_at"]
+    date_hierarchy = "given_at"
+    search_fields = ["consent_id__exact"]
+    actions = ["export_csv"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # `manage.py prune_consent` deletes by the retention rule
+
+    @admin.display(description="Accepted groups")
+    def accepted(self, obj):
+        return ", ".join(obj.accepted_groups) or "none"
+
+    @admin.action(
+        description="Export the selected records as CSV", permissions=["view"]
+    )
+    def export_csv(self, request, queryset):
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="consent-records.csv"'
+        writer = csv.writer(response)
+        groups = sorted({g for r in queryset for g in r.decisions})
+        writer.writerow(
+            ["consent_id", "given_at", "method", "policy_revision"]
+            + [f"{g} accepted" for g in groups]
+            + [f"{g} version" for g in groups]
+        )
+        for record in queryset.order_by("given_at"):
+            decisions = record.decisions
+            writer.writerow(
+                [
+                    csv_safe(record.consent_id),
+                    csv_safe(record.given_at.isoformat()),
+                    csv_safe(record.method),
+                    csv_safe(record.policy_revision),
+                ]
+                + [csv_safe(decisions.get(g, {}).get("accepted")) for g in groups]
+                + [csv_safe(decisions.get(g, {}).get("version")) for g in groups]
+            )
+        return response
