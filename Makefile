@@ -41,6 +41,7 @@ install: $(BIN)/.installed ## Create .venv and install the runtime requirements
 run: export DJANGO_DEBUG ?= 1
 run: $(BIN)/.installed ## Migrate, load the seed and serve on http://127.0.0.1:8000
 	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py check --database default
 	$(BIN)/python manage.py loadseed
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
