@@ -88,6 +88,8 @@ def render_body(text: str, body_figures) -> list[BodyPart]:
     Body figures that no line places come after the text, so nothing an editor
     attached disappears; markers naming no figure render nothing.
     """
+    # Browsers send a textarea's line breaks as CRLF; the patterns expect LF.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     by_position = {}
     for figure in body_figures:
         by_position.setdefault(figure.position, figure)

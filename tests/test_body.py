@@ -55,6 +55,18 @@ def test_figure_markers_place_figures_and_unplaced_ones_follow():
     assert kinds == ["<p>Intro.</p>", 2, "<p>Middle.</p>", "<p>End.</p>", 1, 3]
 
 
+def test_markers_work_with_the_crlf_line_breaks_browsers_send():
+    one = FakeFigure(1, 1)
+    body = "Intro.\r\n\r\n[figure 1]\r\n\r\nhttps://youtu.be/dQw4w9WgXcQ\r\n\r\nEnd."
+    parts = render_body(body, [one])
+    assert [p.figure.pk if p.figure else p.embed or str(p.html).strip() for p in parts][
+        :2
+    ] == ["<p>Intro.</p>", 1]
+    assert parts[2].embed.src == "https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ"
+    assert str(parts[3].html).strip() == "<p>End.</p>"
+    assert len(parts) == 4
+
+
 def test_heading_markdown_round_trips():
     assert render_markdown(heading_markdown('"This cannot go on"')).strip() == (
         "<h2>&quot;This cannot go on&quot;</h2>"
