@@ -15,9 +15,6 @@ def favicon(request):
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    # Browsers ask for /favicon.ico on pages that name no icon (the admin).
-    path(
-        "favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)
-    ),
+    path("favicon.ico", favicon),
     path("", include("briefings.urls")),
 ]
