@@ -7,10 +7,9 @@ on the home page after.
 """
 
 import re
-from importlib import import_module
 
 import pytest
-from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.models import Group, User
 from playwright.sync_api import expect
 
 from briefings.models import Article, ArticleStatus
@@ -30,25 +29,6 @@ BODY = (
     "[figure 1]\n\n"
     "Boats leave every hour from seven in the morning."
 )
-
-
-def editors_group():
-    """The Editors group that migration 0003 creates.
-
-    A transactional test flushes the database when it ends, data migrations'
-    rows included; rebuild the group from the migration's own list then.
-    """
-    group, created = Group.objects.get_or_create(name="Editors")
-    if created:
-        migration = import_module("briefings.migrations.0003_newsroom_groups")
-        for perm in migration.GROUPS["Editors"]:
-            app_label, codename = perm.split(".")
-            group.permissions.add(
-                Permission.objects.get(
-                    content_type__app_label=app_label, codename=codename
-                )
-            )
-    return group
 
 
 def console_errors(page):
@@ -72,7 +52,7 @@ def test_an_editor_writes_previews_and_publishes_a_story_readers_then_see(
     live_server, page, reader
 ):
     editor = User.objects.create_user("editor", password=PASSWORD, is_staff=True)
-    editor.groups.add(editors_group())
+    editor.groups.add(Group.objects.get(name="Editors"))
     author = AuthorFactory(name="Louise Greenwood", slug="louise-greenwood")
     earlier = ArticleFactory(headline=EARLIER, published=True)
     base = live_server.url
