@@ -17,12 +17,12 @@ from django.db.models import Min
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from .consent import get_state
 
 VERSION_KEY = "pages:version"
 NEXT_LIVE_KEY = "pages:next-live"
-TIMEOUT = getattr(settings, "PAGE_CACHE_SECONDS", 300)
 
 
 def bump_version(**kwargs):
@@ -63,39 +63,51 @@ def current_version() -> int:
     return values[VERSION_KEY]
 
 
+def _public(response):
+    """Readers' pages: shareable by browsers and a CDN keyed on the cookies."""
+    patch_cache_control(response, **settings.PUBLIC_CACHE_CONTROL)
+    patch_vary_headers(response, ["Cookie"])
+    return response
+
+
 def cache_public_page(view):
     """Serve anonymous GETs from the cache; store cacheable answers."""
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):
-        if request.method not in ("GET", "HEAD") or (
-            settings.SESSION_COOKIE_NAME in request.COOKIES
-        ):
+        if request.method not in ("GET", "HEAD"):
             return view(request, *args, **kwargs)
+        if settings.SESSION_COOKIE_NAME in request.COOKIES:
+            # Staff: never from the cache, never into it, never kept by a CDN.
+            response = view(request, *args, **kwargs)
+            patch_cache_control(response, private=True, no_cache=True)
+            patch_vary_headers(response, ["Cookie"])
+            return response
+        timeout = settings.PAGE_CACHE_SECONDS
         path = hashlib.sha256(request.get_full_path().encode()).hexdigest()
         key = f"pages:{current_version()}:{get_state(request).cache_key}:{path}"
-        hit = cache.get(key)
+        hit = cache.get(key) if timeout else None
         if hit is not None:
             content, content_type, on_hit = hit
             response = HttpResponse(content, content_type=content_type)
             if on_hit:
                 on_hit[0](request, response, *on_hit[1:])
             response["X-Page-Cache"] = "hit"
-            return response
+            return _public(response)
         response = view(request, *args, **kwargs)
         if hasattr(response, "render") and callable(response.render):
             response = response.render()
-        if (
-            response.status_code == 200
-            and not response.cookies
-            and "private" not in response.get("Cache-Control", "")
-        ):
+        if response.status_code != 200 or response.cookies:
+            # An error, or a cookie of this reader's: nothing to share.
+            patch_cache_control(response, private=True)
+            return response
+        if timeout:
             on_hit = getattr(response, "on_cache_hit", None)
             cache.set(
-                key, (response.content, response["Content-Type"], on_hit), TIMEOUT
+                key, (response.content, response["Content-Type"], on_hit), timeout
             )
         response["X-Page-Cache"] = "miss"
-        return response
+        return _public(response)
 
     return wrapped
 
