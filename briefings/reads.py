@@ -1,19 +1,31 @@
 """Counting reads: page views for every reader, unique readers with consent.
 
-One upsert per page view (and two more for a reader who accepted analytics),
-so counting costs a page almost nothing and needs no job to flush counters.
-Nothing about the reader is stored but a hash of their random analytics id.
+Reads are counted in memory and written in batches (every READS_FLUSH_SECONDS,
+or sooner when many are waiting), so counting costs a page no query. A worker
+that dies loses at most its last few seconds of counts. Nothing about a reader
+is stored but a hash of their random analytics id.
 """
 
+import atexit
 import hashlib
+import threading
+import time
+from collections import Counter
 
-from django.db import connection
+from django.conf import settings
+from django.db import connection, transaction
 from django.utils import timezone
 
 from .consent import reader_id
 from .models import StoryDay, StoryReader
 
 BOT_MARKERS = ("bot", "crawler", "spider", "slurp", "preview", "headless")
+MAX_PENDING = 1000
+
+_lock = threading.Lock()
+_views: Counter = Counter()
+_readers: set = set()
+_last_flush = time.monotonic()
 
 
 def _is_bot(request) -> bool:
@@ -22,32 +34,72 @@ def _is_bot(request) -> bool:
 
 
 def record_read(request, response, article_id: int) -> None:
+    """Count one read of a story (and its reader, with analytics consent)."""
+    global _last_flush
     if request.method != "GET" or _is_bot(request):
         return
     day = timezone.localdate()
-    days = StoryDay._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {days} (article_id, day, views, readers) "
-            "VALUES (%s, %s, 1, 0) ON CONFLICT (article_id, day) "
-            f"DO UPDATE SET views = {days}.views + 1",
-            [article_id, day],
-        )
     reader = reader_id(request, response)
-    if reader is None:
-        return
-    digest = hashlib.sha256(f"{article_id}:{reader}".encode()).hexdigest()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {StoryReader._meta.db_table} (article_id, day, reader) "
-            "VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
-            [article_id, day, digest],
+    with _lock:
+        _views[(article_id, day)] += 1
+        if reader is not None:
+            digest = hashlib.sha256(f"{article_id}:{reader}".encode()).hexdigest()
+            _readers.add((article_id, day, digest))
+        due = (
+            time.monotonic() - _last_flush >= settings.READS_FLUSH_SECONDS
+            or len(_views) + len(_readers) >= MAX_PENDING
         )
-        first_time = cursor.rowcount == 1
-    if first_time:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {days} SET readers = readers + 1 "
-                "WHERE article_id = %s AND day = %s",
-                [article_id, day],
+    if due:
+        flush()
+
+
+def flush() -> None:
+    """Write the counted reads: one statement per table, whatever the count."""
+    global _last_flush
+    with _lock:
+        views, readers = dict(_views), set(_readers)
+        _views.clear()
+        _readers.clear()
+        _last_flush = time.monotonic()
+    if not views and not readers:
+        return
+    days = StoryDay._meta.db_table
+    people = StoryReader._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {days} (article_id, day, views, readers) "
+            "VALUES (%s, %s, %s, 0) ON CONFLICT (article_id, day) "
+            f"DO UPDATE SET views = {days}.views + EXCLUDED.views",
+            [(article, day, count) for (article, day), count in views.items()],
+        )
+        if readers:
+            cursor.executemany(
+                f"INSERT INTO {people} (article_id, day, reader) VALUES (%s, %s, %s) "
+                "ON CONFLICT DO NOTHING",
+                sorted(readers),
             )
+            touched = sorted({(article, day) for article, day, _ in readers})
+            cursor.executemany(
+                f"UPDATE {days} SET readers = (SELECT COUNT(*) FROM {people} "
+                f"WHERE {people}.article_id = {days}.article_id "
+                f"AND {people}.day = {days}.day) "
+                "WHERE article_id = %s AND day = %s",
+                touched,
+            )
+
+
+def discard() -> None:
+    """Forget reads not yet written (tests, whose rows are rolled back)."""
+    with _lock:
+        _views.clear()
+        _readers.clear()
+
+
+def _flush_at_exit():
+    try:
+        flush()
+    except Exception:  # noqa: BLE001 - the database may already be gone
+        pass
+
+
+atexit.register(_flush_at_exit)

@@ -126,6 +126,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Whole public pages are cached for anonymous readers this long (0: off).
 PAGE_CACHE_SECONDS = env_int("BRIEFINGS_PAGE_CACHE_SECONDS", 300)
+# Reads are counted in memory and written in batches this often (seconds).
+READS_FLUSH_SECONDS = env_int("BRIEFINGS_READS_FLUSH_SECONDS", 10)
 # What browsers and a CDN may do with a public page (see the README).
 PUBLIC_CACHE_CONTROL = {"public": True, "max_age": 60, "stale_while_revalidate": 300}
 
@@ -164,7 +166,7 @@ SEED_TIME_ZONE = os.environ.get("SEED_TIME_ZONE", "UTC")
 SITE_NAME = os.environ.get("BRIEFINGS_SITE_NAME", "Briefings")
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", BASE_DIR / "media"))

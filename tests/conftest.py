@@ -1,6 +1,8 @@
 import pytest
 from django.core.cache import cache
 
+from briefings import reads
+
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings):
@@ -14,6 +16,8 @@ def _test_settings(settings):
     }
     settings.WHITENOISE_AUTOREFRESH = True
     settings.WHITENOISE_USE_FINDERS = True
+    # Write every counted read at once, so tests see it in the database.
+    settings.READS_FLUSH_SECONDS = 0
 
 
 @pytest.fixture(autouse=True)
@@ -21,3 +25,4 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+    reads.discard()

@@ -230,7 +230,10 @@ def test_pages_request_nothing_from_other_hosts(client):
 
 
 @pytest.mark.parametrize("size", [1, 30])
-def test_article_page_query_ceiling(client, django_assert_max_num_queries, size):
+def test_article_page_query_ceiling(
+    client, django_assert_max_num_queries, settings, size
+):
+    settings.READS_FLUSH_SECONDS = 3600  # reads are written in batches, as live
     story = ArticleFactory(published=True, body="Text.\n\n[figure 1]")
     for n in range(size):
         BylineFactory(article=story)
