@@ -93,6 +93,9 @@ def cache_public_page(view):
             if on_hit:
                 on_hit[0](request, response, *on_hit[1:])
             response["X-Page-Cache"] = "hit"
+            if response.cookies:  # e.g. a new analytics id: this reader's alone
+                patch_cache_control(response, private=True)
+                return response
             return _public(response)
         response = view(request, *args, **kwargs)
         if hasattr(response, "render") and callable(response.render):

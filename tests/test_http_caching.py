@@ -77,3 +77,25 @@ def test_static_files_are_hashed_immutable_and_precompressed(settings, tmp_path)
     assert response.status_code == 200
     assert "immutable" in response["Cache-Control"]
     assert response["Content-Encoding"] == "br"
+
+
+def test_a_page_that_sets_a_readers_cookie_is_never_public(story):
+    """A cached page served with a new analytics id is private to that reader."""
+    Client().get(story.get_absolute_url())  # fills the cache for undecided readers
+    reader = Client()
+    reader.post(
+        reverse("briefings:consent"),
+        {"choice": "accept_all"},
+        headers={"Origin": "http://testserver"},
+    )
+    first = reader.get(story.get_absolute_url())
+    assert "briefings_reader" in first.cookies
+    assert "public" not in first["Cache-Control"]
+    assert reader.get(story.get_absolute_url())["X-Page-Cache"] == "miss"  # stored
+    other = Client()
+    other.cookies = reader.cookies  # the same consent state, cookie-less otherwise
+    del other.cookies["briefings_reader"]
+    second = other.get(story.get_absolute_url())
+    assert second["X-Page-Cache"] == "hit"
+    assert "briefings_reader" in second.cookies
+    assert "private" in second["Cache-Control"]
