@@ -66,6 +66,7 @@ def current_version() -> int:
 def _public(response):
     """Readers' pages: shareable by browsers and a CDN keyed on the cookies."""
     patch_cache_control(response, **settings.PUBLIC_CACHE_CONTROL)
+    response["CDN-Cache-Control"] = settings.CDN_CACHE_CONTROL
     patch_vary_headers(response, ["Cookie"])
     return response
 

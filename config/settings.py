@@ -128,8 +128,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 PAGE_CACHE_SECONDS = env_int("BRIEFINGS_PAGE_CACHE_SECONDS", 300)
 # Reads are counted in memory and written in batches this often (seconds).
 READS_FLUSH_SECONDS = env_int("BRIEFINGS_READS_FLUSH_SECONDS", 10)
-# What browsers and a CDN may do with a public page (see the README).
-PUBLIC_CACHE_CONTROL = {"public": True, "max_age": 60, "stale_while_revalidate": 300}
+# What browsers and a CDN may do with a public page (see the README): browsers
+# ask again every time (a cheap 304 when nothing changed), so a story an editor
+# publishes shows at once; a CDN may keep a page a minute, and serve it stale
+# while it fetches a fresh one (CDN-Cache-Control, RFC 9213).
+PUBLIC_CACHE_CONTROL = {"public": True, "max_age": 0, "must_revalidate": True}
+PUBLIC_CACHE_CONTROL["s_maxage"] = env_int("BRIEFINGS_CDN_MAX_AGE", 60)
+CDN_CACHE_CONTROL = (
+    f"max-age={PUBLIC_CACHE_CONTROL['s_maxage']}, stale-while-revalidate=300"
+)
 
 # Cache: Django's own Redis backend when REDIS_URL is set, local memory otherwise.
 REDIS_URL = os.environ.get("REDIS_URL", "")

@@ -31,12 +31,17 @@ def test_a_matching_etag_gets_304_not_modified(client, story):
     assert changed["ETag"] != etag
 
 
-def test_public_pages_may_be_kept_briefly_and_vary_on_cookies(client, story):
+def test_browsers_revalidate_and_a_cdn_may_keep_pages_briefly(client, story):
     for url in [reverse("briefings:home"), story.get_absolute_url()]:
         response = client.get(url)
         cache_control = response["Cache-Control"]
-        assert "public" in cache_control and "max-age=60" in cache_control
-        assert "stale-while-revalidate=300" in cache_control
+        # Browsers revalidate every time (so new stories show at once) ...
+        assert "public" in cache_control and "max-age=0" in cache_control
+        assert "must-revalidate" in cache_control
+        # ... while a CDN may keep the page a minute and serve it stale a while.
+        assert "s-maxage=60" in cache_control
+        cdn = response["CDN-Cache-Control"]
+        assert cdn == "max-age=60, stale-while-revalidate=300"
         assert "Cookie" in response["Vary"]
 
 
