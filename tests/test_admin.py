@@ -464,3 +464,15 @@ def test_changelist_filters_by_status_author_and_tag(client, editor):
     assertContains(by_author, "Later one")
     assertNotContains(by_author, "Live one")
     assertContains(client.get(CHANGELIST, {"q": "Later"}), "Later one")
+
+
+def test_hostile_headlines_stay_text_in_the_admin(client, editor):
+    hostile = '"><img src=x onerror=alert(1)>'
+    data = form_values(as_user(client, editor), ADD)
+    data.update(headline=hostile, slug="hostile")
+    response = client.post(ADD, data, follow=True)
+    assertContains(response, "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;")
+    assertNotContains(response, "<img src=x onerror")
+    listing = client.get(CHANGELIST)
+    assertContains(listing, "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;")
+    assertNotContains(listing, "<img src=x onerror")

@@ -283,3 +283,8 @@ def test_server_error_page_is_plain_and_friendly(client, monkeypatch):
     assertContains(response, "Something went wrong", status_code=500)
     assertNotContains(response, "boom", status_code=500)
     assertNotContains(response, "Traceback", status_code=500)
+
+
+def test_an_unknown_host_is_refused(client):
+    response = client.get(reverse("briefings:home"), headers={"Host": "evil.example"})
+    assert response.status_code == 400
