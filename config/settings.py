@@ -124,8 +124,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Whole public pages are cached for anonymous readers this long (0: off).
-PAGE_CACHE_SECONDS = env_int("BRIEFINGS_PAGE_CACHE_SECONDS", 300)
+
 # Reads are counted in memory and written in batches this often (seconds).
 READS_FLUSH_SECONDS = env_int("BRIEFINGS_READS_FLUSH_SECONDS", 10)
 # What browsers and a CDN may do with a public page (see the README): browsers
@@ -150,6 +149,13 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Whole public pages are cached for anonymous readers this long (0: off). The
+# cache and its content version must be shared by every process serving the
+# site, so without REDIS_URL it is on only for the single development server.
+PAGE_CACHE_SECONDS = env_int(
+    "BRIEFINGS_PAGE_CACHE_SECONDS", 300 if REDIS_URL or DEBUG else 0
+)
 
 _VALIDATORS = "django.contrib.auth.password_validation"
 AUTH_PASSWORD_VALIDATORS = [

@@ -12,7 +12,8 @@ PROBE = (
     "'debug': s.DEBUG, 'engine': s.DATABASES['default']['ENGINE'], "
     "'cache': s.CACHES['default']['BACKEND'], 'hosts': s.ALLOWED_HOSTS, "
     "'redirect': s.SECURE_SSL_REDIRECT, 'hsts': s.SECURE_HSTS_SECONDS, "
-    "'static': s.STORAGES['staticfiles']['BACKEND']}))"
+    "'static': s.STORAGES['staticfiles']['BACKEND'], "
+    "'page_cache': s.PAGE_CACHE_SECONDS}))"
 )
 
 
@@ -47,6 +48,8 @@ def test_safe_defaults_with_debug_off():
     assert values["engine"] == "django.db.backends.sqlite3"
     assert values["cache"].endswith("LocMemCache")
     assert values["static"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    # No shared cache: several processes would each keep their own pages.
+    assert values["page_cache"] == 0
 
 
 def test_environment_selects_postgresql_redis_and_plain_http():
@@ -61,6 +64,7 @@ def test_environment_selects_postgresql_redis_and_plain_http():
     assert values["engine"] == "django.db.backends.postgresql"
     assert values["cache"] == "django.core.cache.backends.redis.RedisCache"
     assert values["hosts"] == ["news.example", "www.news.example"]
+    assert values["page_cache"] == 300
     assert values["redirect"] is False and values["hsts"] == 0
 
 
