@@ -136,8 +136,14 @@ def record_decision(request, response, accepted: set[str], method: str):
 
 
 def reader_id(request, response) -> str | None:
-    """The analytics reader id, set on first use; None without consent."""
+    """The analytics reader id, set on first use; None without consent.
+
+    A reader id left from a consent that has lapsed (six months, a new policy
+    revision) is deleted, not merely ignored.
+    """
     if not get_state(request).allows(ANALYTICS):
+        if READER_COOKIE in request.COOKIES:
+            response.delete_cookie(READER_COOKIE)
         return None
     value = request.COOKIES.get(READER_COOKIE, "")
     if len(value) != 32 or not value.isalnum():

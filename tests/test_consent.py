@@ -213,6 +213,16 @@ def test_a_choice_lapses_after_six_months(client, story):
         assertContains(client.get(HOME), 'id="consent-banner"')
 
 
+def test_a_lapsed_consent_deletes_the_reader_id(client, story, settings):
+    choose(client, "accept_all")
+    client.get(story.get_absolute_url())
+    assert client.cookies["briefings_reader"].value
+    settings.CONSENT_POLICY_REVISION += 1
+    page = client.get(story.get_absolute_url())
+    assert page.cookies["briefings_reader"].value == ""
+    assert page.cookies["briefings_reader"]["max-age"] == 0
+
+
 def test_a_new_policy_revision_asks_everyone_again(client, settings):
     choose(client, "accept_all")
     settings.CONSENT_POLICY_REVISION += 1
