@@ -18,6 +18,8 @@ def _test_settings(settings):
     settings.WHITENOISE_USE_FINDERS = True
     # Write every counted read at once, so tests see it in the database.
     settings.READS_FLUSH_SECONDS = 0
+    # One test process has one cache, so the page cache is on, as with Redis.
+    settings.PAGE_CACHE_SECONDS = 300
 
 
 @pytest.fixture(autouse=True)
