@@ -80,3 +80,18 @@ class RelatedLinkFactory(factory.django.DjangoModelFactory):
     article = factory.SubFactory(ArticleFactory)
     position = factory.Sequence(int)
     title = factory.Sequence(lambda n: f"Earlier coverage, part {n}")
+
+
+VIDEO_URL = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
+
+
+def story_with_video(headline="Talks resume", tag="Armenia"):
+    """A published story with a byline, a tag and a YouTube link in its body."""
+    story = ArticleFactory(
+        published=True,
+        headline=headline,
+        body=f"First paragraph.\n\n{VIDEO_URL}\n\nSecond paragraph.",
+    )
+    BylineFactory(article=story)
+    story.tags.add(tag)
+    return story

@@ -16,7 +16,7 @@ from pytest_django.asserts import assertContains, assertNotContains
 
 from briefings.admin import csv_safe
 from briefings.models import ConsentMethod, ConsentRecord, CookieDeclaration, StoryDay
-from tests.factories import ArticleFactory, BylineFactory
+from tests.factories import ArticleFactory, BylineFactory, story_with_video
 
 pytestmark = pytest.mark.django_db
 
@@ -24,19 +24,11 @@ CONSENT = reverse("briefings:consent")
 HOME = reverse("briefings:home")
 SAME_ORIGIN = {"Origin": "http://testserver"}
 BY_SCRIPT = {**SAME_ORIGIN, "X-Consent-Fetch": "1"}
-YOUTUBE = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
 
 
 @pytest.fixture
 def story():
-    story = ArticleFactory(
-        published=True,
-        headline="Talks resume",
-        body=f"First paragraph.\n\n{YOUTUBE}\n\nSecond paragraph.",
-    )
-    BylineFactory(article=story)
-    story.tags.add("Armenia")
-    return story
+    return story_with_video()
 
 
 def choose(client, choice, *, headers=BY_SCRIPT, **extra):

@@ -19,11 +19,10 @@ from django.urls import reverse
 from briefings import reads
 from briefings.consent import META_COOKIE, META_SALT, READER_COOKIE
 from briefings.models import ConsentMethod, ConsentRecord
-from tests.factories import ArticleFactory, BylineFactory
+from tests.factories import story_with_video
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-VIDEO_URL = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
 PLAYER_PREFIX = "https://www.youtube-nocookie.com/embed/"
 PLAYER = f'iframe[src^="{PLAYER_PREFIX}"]'
 # Headless chromium calls itself "HeadlessChrome", which read counting skips as
@@ -59,14 +58,9 @@ def _consent_data(live_server, transactional_db):
 
 @pytest.fixture
 def story():
-    story = ArticleFactory(
-        published=True,
-        headline="Ferries return to the harbour after the storm",
-        body=f"First paragraph.\n\n{VIDEO_URL}\n\nSecond paragraph.",
+    return story_with_video(
+        "Ferries return to the harbour after the storm", tag="Harbour"
     )
-    BylineFactory(article=story)
-    story.tags.add("Harbour")
-    return story
 
 
 class Reader:
