@@ -1,4 +1,7 @@
+from importlib import import_module
+
 import pytest
+from django.apps import apps
 from django.core.cache import cache
 
 from briefings import reads
@@ -28,3 +31,16 @@ def _clear_cache():
     yield
     cache.clear()
     reads.discard()
+
+
+@pytest.fixture
+def migration_rows(transactional_db):
+    """Put back the rows data migrations make (groups, cookie groups).
+
+    A transactional test's end flushes every table, data migrations' rows
+    included; tests that commit (live servers, other processes) start from them.
+    """
+    migrations = "briefings.migrations"
+    import_module(f"{migrations}.0003_newsroom_groups").assign_permissions(apps)
+    import_module(f"{migrations}.0005_cookie_groups").create_groups(apps, None)
+    cache.clear()

@@ -108,7 +108,9 @@ class Browser:
         return self.opener.open(request, timeout=10).status
 
 
-def test_an_edit_through_one_process_is_fresh_through_the_other(tmp_path):
+def test_an_edit_through_one_process_is_fresh_through_the_other(
+    tmp_path, migration_rows
+):
     story = ArticleFactory(published=True, headline="Breaking: talks resume")
     BylineFactory(article=story)
     editor = User.objects.create_user("editor", password=PASSWORD, is_staff=True)

@@ -6,11 +6,8 @@ They skip, saying how to fix it, only where chromium is not installed; CI
 
 import os
 import shutil
-from importlib import import_module
 
 import pytest
-from django.apps import apps
-from django.core.cache import cache
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -50,17 +47,6 @@ def page(browser):
 
 @pytest.fixture(autouse=True)
 def _migration_data(request):
-    """Put back the rows data migrations make (groups, cookie groups).
-
-    Browser tests run in transactional tests, whose end flushes every table,
-    data migrations' rows included; each test starts from them again.
-    """
-    if "live_server" not in request.fixturenames:
-        yield
-        return
-    request.getfixturevalue("transactional_db")
-    migrations = "briefings.migrations"
-    import_module(f"{migrations}.0003_newsroom_groups").assign_permissions(apps)
-    import_module(f"{migrations}.0005_cookie_groups").create_groups(apps, None)
-    cache.clear()
-    yield
+    """Browser tests run against a live server, in transactional tests."""
+    if "live_server" in request.fixturenames:
+        request.getfixturevalue("migration_rows")

@@ -23,8 +23,9 @@ def test_the_seed_story_reads_well_on_a_phone_and_stays_on_site(live_server, pag
     page.set_viewport_size({"width": 390, "height": 844})
     errors, hosts = visit(page, live_server.url)
     page.get_by_role("button", name="Reject all").click()
+    page.locator("#consent-banner").wait_for(state="detached")
     page.get_by_role("link", name="Armenia looks to build security ties").click()
-    page.wait_for_load_state()
+    page.wait_for_url("**/stories/**")
 
     heading = page.get_by_role("heading", level=1)
     assert heading.inner_text() == (
