@@ -124,7 +124,9 @@ class Article(models.Model):
             "a subheading and '> ' for a quotation; *italic*, **bold** and "
             "[links](https://example.com) work. HTML is shown as plain text. "
             "Put a line '[figure 2]' where the body figure with position 2 should "
-            "appear; body figures that no line places are shown after the text."
+            "appear; body figures that no line places are shown after the text. "
+            "A line holding only a YouTube, Vimeo or X link becomes an embedded "
+            "player, shown to readers who allow embeds."
         ),
     )
     dateline = models.CharField(
