@@ -20,6 +20,7 @@ from django.db.models import Q, Sum
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -33,12 +34,14 @@ from .models import (
     Byline,
     ConsentRecord,
     CookieDeclaration,
+    Correction,
     Figure,
     PreviewLink,
     RelatedLink,
     TaggedArticle,
     WorkflowEvent,
 )
+from .readership import bar_chart, hourly_views, most_read
 
 PUBLISH_PERMISSION = "briefings.publish_article"
 WRITER_STATUSES = (ArticleStatus.DRAFT, ArticleStatus.IN_REVIEW)
@@ -148,6 +151,19 @@ class RelatedLinkInline(admin.TabularInline):
         if obj.url:
             return format_html('Link to <a href="{}">{}</a>', obj.url, obj.url)
         return "Nothing yet: waiting for a published story with this headline."
+
+
+class CorrectionInline(admin.TabularInline):
+    """Corrections and clarifications readers see under the story."""
+
+    model = Correction
+    extra = 0
+    can_delete = False  # a correction is the record of a mistake: it stays
+    fields = ["kind", "made_at", "text"]
+    verbose_name_plural = (
+        "Corrections and clarifications (shown on the story and on /corrections/; "
+        "saving one sets the story's 'Updated' time)"
+    )
 
 
 class PreviewLinkForm(forms.ModelForm):
@@ -338,7 +354,13 @@ class ArticleAdmin(CompareVersionAdmin):
     search_fields = ["headline", "standfirst", "body", "figures__caption"]
     date_hierarchy = "published_at"
     prepopulated_fields = {"slug": ["headline"]}
-    inlines = [BylineInline, FigureInline, RelatedLinkInline, PreviewLinkInline]
+    inlines = [
+        BylineInline,
+        FigureInline,
+        RelatedLinkInline,
+        CorrectionInline,
+        PreviewLinkInline,
+    ]
     readonly_fields = [
         "source_name",
         "imported_at",
@@ -528,7 +550,7 @@ class ArticleAdmin(CompareVersionAdmin):
     def tag_names(self, obj):
         return ", ".join(tag.name for tag in obj.tags.all())
 
-    @admin.display(description="Last 7 days")
+    @admin.display(description="Readers")
     def reads(self, obj):
         if not obj.pk:
             return "-"
@@ -536,9 +558,14 @@ class ArticleAdmin(CompareVersionAdmin):
         totals = obj.days.filter(day__gte=since).aggregate(
             views=Sum("views"), readers=Sum("readers")
         )
-        return (
-            f"{totals['views'] or 0} page views; {totals['readers'] or 0} unique "
-            "readers among those who accepted analytics cookies"
+        return render_to_string(
+            "admin/briefings/includes/hourly_chart.html",
+            {
+                "chart": bar_chart(hourly_views(obj)),
+                "label": "Page views per hour, last 48 hours",
+                "week_views": totals["views"] or 0,
+                "week_readers": totals["readers"] or 0,
+            },
         )
 
     @admin.display(description="Status changes")
@@ -567,6 +594,11 @@ class ArticleAdmin(CompareVersionAdmin):
     def get_urls(self):
         return [
             path(
+                "dashboard/",
+                self.admin_site.admin_view(self.dashboard_view),
+                name="briefings_article_dashboard",
+            ),
+            path(
                 "scheduled/",
                 self.admin_site.admin_view(self.scheduled_view),
                 name="briefings_article_scheduled",
@@ -593,6 +625,19 @@ class ArticleAdmin(CompareVersionAdmin):
         }
         return render(request, "admin/briefings/article/scheduled.html", context)
 
+    def dashboard_view(self, request):
+        """Readership at a glance: the site's hourly views and the top stories."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Newsroom dashboard",
+            "opts": self.model._meta,
+            "chart": bar_chart(hourly_views()),
+            "top_stories": most_read(limit=10),
+        }
+        return render(request, "admin/briefings/article/dashboard.html", context)
+
     def view_on_site(self, obj):
         return reverse("briefings:article-preview", kwargs={"pk": obj.pk})
 
@@ -600,6 +645,7 @@ class ArticleAdmin(CompareVersionAdmin):
         extra_context = {
             **(extra_context or {}),
             "scheduled_url": reverse("admin:briefings_article_scheduled"),
+            "dashboard_url": reverse("admin:briefings_article_dashboard"),
         }
         return super().changelist_view(request, extra_context)
 

@@ -101,6 +101,7 @@ class ArticleQuerySet(models.QuerySet):
             Prefetch("bylines", Byline.objects.select_related("author")),
             "figures",
             "tags",
+            "corrections",
             Prefetch("related_links", RelatedLink.objects.select_related("story")),
         )
 
@@ -368,6 +369,64 @@ class Byline(models.Model):
         return f"{self.author} on {self.article}"
 
 
+class CorrectionKind(models.TextChoices):
+    CORRECTION = "correction", "Correction"
+    CLARIFICATION = "clarification", "Clarification"
+
+
+class CorrectionQuerySet(models.QuerySet):
+    def published(self):
+        """Corrections readers may see: those of published stories."""
+        return self.filter(
+            article__in=Article.objects.published().values("pk")
+        ).select_related("article")
+
+
+class Correction(models.Model):
+    """An honest note on a story: what was wrong (or unclear) and when it was fixed.
+
+    Saving one marks the story as updated at the correction's time.
+    """
+
+    article = models.ForeignKey(
+        Article, on_delete=models.CASCADE, related_name="corrections"
+    )
+    kind = models.CharField(
+        max_length=20, choices=CorrectionKind.choices, default=CorrectionKind.CORRECTION
+    )
+    text = models.TextField(
+        help_text="What the story got wrong or left unclear, and what is right, "
+        "as readers will read it. E.g. 'An earlier version misstated the date "
+        "of the vote. It was on 3 May.'"
+    )
+    made_at = models.DateTimeField(
+        default=timezone.now, help_text="When the story was corrected."
+    )
+
+    objects = CorrectionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["made_at", "pk"]
+        indexes = [models.Index(fields=["-made_at"], name="correction_made_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=CorrectionKind.values),
+                name="correction_kind_valid",
+            ),
+            models.CheckConstraint(condition=~Q(text=""), name="correction_has_text"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} to {self.article}"
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        # Mark the story as updated (without counting as an editor's save).
+        Article.objects.filter(pk=self.article_id).filter(
+            Q(updated_at__isnull=True) | Q(updated_at__lt=self.made_at)
+        ).update(updated_at=self.made_at)
+
+
 class Figure(models.Model):
     article = models.ForeignKey(
         Article, on_delete=models.CASCADE, related_name="figures"
@@ -574,6 +633,26 @@ class StoryDay(models.Model):
 
     def __str__(self):
         return f"{self.article} on {self.day}"
+
+
+class StoryHour(models.Model):
+    """Page views of a story in one hour (UTC), for "Most read" and the charts."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="hours")
+    hour = models.DateTimeField()
+    views = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-hour"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["article", "hour"], name="unique_story_hour"
+            )
+        ]
+        indexes = [models.Index(fields=["hour"], name="story_hour_idx")]
+
+    def __str__(self):
+        return f"{self.article} at {self.hour:%Y-%m-%d %H}:00"
 
 
 class StoryReader(models.Model):

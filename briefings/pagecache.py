@@ -126,6 +126,7 @@ def _connect():
         models.Article,
         models.Author,
         models.Byline,
+        models.Correction,
         models.Figure,
         models.RelatedLink,
         models.TaggedArticle,

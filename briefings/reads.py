@@ -17,13 +17,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from .consent import reader_id
-from .models import StoryDay, StoryReader
+from .models import StoryDay, StoryHour, StoryReader
 
 BOT_MARKERS = ("bot", "crawler", "spider", "slurp", "preview", "headless")
 MAX_PENDING = 1000
 
 _lock = threading.Lock()
 _views: Counter = Counter()
+_hours: Counter = Counter()
 _readers: set = set()
 _last_flush = time.monotonic()
 
@@ -38,16 +39,19 @@ def record_read(request, response, article_id: int) -> None:
     global _last_flush
     if request.method != "GET" or _is_bot(request):
         return
-    day = timezone.localdate()
+    now = timezone.now()
+    day = timezone.localdate(now)
+    hour = now.replace(minute=0, second=0, microsecond=0)
     reader = reader_id(request, response)
     with _lock:
         _views[(article_id, day)] += 1
+        _hours[(article_id, hour)] += 1
         if reader is not None:
             digest = hashlib.sha256(f"{article_id}:{reader}".encode()).hexdigest()
             _readers.add((article_id, day, digest))
         due = (
             time.monotonic() - _last_flush >= settings.READS_FLUSH_SECONDS
-            or len(_views) + len(_readers) >= MAX_PENDING
+            or len(_views) + len(_hours) + len(_readers) >= MAX_PENDING
         )
     if due:
         flush()
@@ -57,13 +61,15 @@ def flush() -> None:
     """Write the counted reads: one statement per table, whatever the count."""
     global _last_flush
     with _lock:
-        views, readers = dict(_views), set(_readers)
+        views, hours, readers = dict(_views), dict(_hours), set(_readers)
         _views.clear()
+        _hours.clear()
         _readers.clear()
         _last_flush = time.monotonic()
     if not views and not readers:
         return
     days = StoryDay._meta.db_table
+    per_hour = StoryHour._meta.db_table
     people = StoryReader._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.executemany(
@@ -71,6 +77,15 @@ def flush() -> None:
             "VALUES (%s, %s, %s, 0) ON CONFLICT (article_id, day) "
             f"DO UPDATE SET views = {days}.views + EXCLUDED.views",
             [(article, day, count) for (article, day), count in views.items()],
+        )
+        cursor.executemany(
+            f"INSERT INTO {per_hour} (article_id, hour, views) "
+            "VALUES (%s, %s, %s) ON CONFLICT (article_id, hour) "
+            f"DO UPDATE SET views = {per_hour}.views + EXCLUDED.views",
+            [
+                (article, connection.ops.adapt_datetimefield_value(hour), count)
+                for (article, hour), count in hours.items()
+            ],
         )
         if readers:
             cursor.executemany(
@@ -92,6 +107,7 @@ def discard() -> None:
     """Forget reads not yet written (tests, whose rows are rolled back)."""
     with _lock:
         _views.clear()
+        _hours.clear()
         _readers.clear()
 
 

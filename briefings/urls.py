@@ -1,6 +1,7 @@
+from django.contrib.sitemaps.views import sitemap
 from django.urls import path
 
-from . import views
+from . import feeds, sitemaps, views
 from .pagecache import cache_public_page as cached
 
 app_name = "briefings"
@@ -26,6 +27,32 @@ urlpatterns = [
         cached(views.AuthorDetailView.as_view()),
         name="author-detail",
     ),
+    path(
+        "corrections/",
+        cached(views.CorrectionListView.as_view()),
+        name="corrections",
+    ),
+    path("feeds/latest/rss/", cached(feeds.LatestStoriesFeed()), name="feed-rss"),
+    path("feeds/latest/atom/", cached(feeds.LatestStoriesAtomFeed()), name="feed-atom"),
+    path("tags/<slug:slug>/rss/", cached(feeds.TagFeed()), name="tag-feed-rss"),
+    path("tags/<slug:slug>/atom/", cached(feeds.TagAtomFeed()), name="tag-feed-atom"),
+    path(
+        "authors/<slug:slug>/rss/", cached(feeds.AuthorFeed()), name="author-feed-rss"
+    ),
+    path(
+        "authors/<slug:slug>/atom/",
+        cached(feeds.AuthorAtomFeed()),
+        name="author-feed-atom",
+    ),
+    path("sitemap.xml", cached(sitemaps.sitemap_index), name="sitemap"),
+    path("sitemap-news.xml", cached(sitemaps.news_sitemap), name="news-sitemap"),
+    path(
+        "sitemap-<str:section>.xml",
+        cached(sitemap),
+        {"sitemaps": sitemaps.SITEMAPS},
+        name="sitemap-section",
+    ),
+    path("robots.txt", cached(sitemaps.robots_txt), name="robots"),
     path("privacy/", views.PrivacyView.as_view(), name="privacy"),
     path("cookies/", views.CookieSettingsView.as_view(), name="cookie-settings"),
     path("cookies/policy/", views.CookiePolicyView.as_view(), name="cookie-policy"),

@@ -23,8 +23,16 @@ from django.views.generic import DetailView, ListView, TemplateView
 from taggit.models import Tag
 
 from .consent import optional_groups, record_decision
-from .models import PREVIEW_LINK_SALT, Article, Author, ConsentMethod, PreviewLink
+from .models import (
+    PREVIEW_LINK_SALT,
+    Article,
+    Author,
+    ConsentMethod,
+    Correction,
+    PreviewLink,
+)
 from .reads import record_read
+from .seo import absolute, hero_image_url, news_article
 
 
 class PublishedArticlesMixin:
@@ -45,6 +53,14 @@ class ArticleDetailView(DetailView):
 
     def get_queryset(self):
         return Article.objects.published().for_detail()
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            structured_data=news_article(self.object),
+            canonical_url=absolute(self.object.get_absolute_url()),
+            image_url=hero_image_url(self.object),
+            **kwargs,
+        )
 
     def get(self, request, *args, **kwargs):
         response = super().get(request, *args, **kwargs)
@@ -143,6 +159,17 @@ class AuthorDetailView(PublishedArticlesMixin, ListView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(author=self.author, **kwargs)
+
+
+class CorrectionListView(ListView):
+    """Every correction and clarification on a published story, newest first."""
+
+    template_name = "briefings/corrections.html"
+    context_object_name = "corrections"
+    paginate_by = 50
+
+    def get_queryset(self):
+        return Correction.objects.published().order_by("-made_at", "-pk")
 
 
 class PrivacyView(TemplateView):

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.sitemaps",
     "taggit",
     "cookie_consent",
     "reversion",
@@ -177,6 +178,11 @@ USE_TZ = True
 SEED_TIME_ZONE = os.environ.get("SEED_TIME_ZONE", "UTC")
 
 SITE_NAME = os.environ.get("BRIEFINGS_SITE_NAME", "Briefings")
+# The site's public address: canonical links, feeds, sitemaps, structured data
+# and emails use it, never the Host header of whoever asked.
+SITE_URL = os.environ.get("BRIEFINGS_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The language of the stories, for the Google News sitemap and Open Graph.
+SITE_LANGUAGE = os.environ.get("BRIEFINGS_SITE_LANGUAGE", "en")
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"))

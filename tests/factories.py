@@ -9,6 +9,8 @@ from briefings.models import (
     ArticleStatus,
     Author,
     Byline,
+    Correction,
+    CorrectionKind,
     Figure,
     FigurePlace,
     RelatedLink,
@@ -80,6 +82,17 @@ class RelatedLinkFactory(factory.django.DjangoModelFactory):
     article = factory.SubFactory(ArticleFactory)
     position = factory.Sequence(int)
     title = factory.Sequence(lambda n: f"Earlier coverage, part {n}")
+
+
+class CorrectionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Correction
+
+    article = factory.SubFactory(ArticleFactory, published=True)
+    kind = CorrectionKind.CORRECTION
+    text = factory.Sequence(
+        lambda n: f"An earlier version misstated the date of vote {n}. It was on 3 May."
+    )
 
 
 VIDEO_URL = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"

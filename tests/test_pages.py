@@ -10,6 +10,7 @@ from tests.factories import (
     ArticleFactory,
     AuthorFactory,
     BylineFactory,
+    CorrectionFactory,
     FigureFactory,
     RelatedLinkFactory,
 )
@@ -152,6 +153,7 @@ def test_hostile_text_stays_text_everywhere(client):
     FigureFactory(article=story, position=1, caption=SCRIPT, credit=SCRIPT)
     RelatedLinkFactory(article=story, title=SCRIPT, url="https://example.org/")
     story.tags.add(f"tag {SCRIPT}")
+    CorrectionFactory(article=story, text=SCRIPT)
     tag = story.tags.get()
     pages = [
         story.get_absolute_url(),
@@ -159,6 +161,12 @@ def test_hostile_text_stays_text_everywhere(client):
         reverse("briefings:tag-detail", args=[tag.slug]),
         reverse("briefings:tag-list"),
         author.get_absolute_url(),
+        reverse("briefings:corrections"),
+        reverse("briefings:feed-rss"),
+        reverse("briefings:feed-atom"),
+        reverse("briefings:tag-feed-rss", args=[tag.slug]),
+        reverse("briefings:author-feed-atom", args=[author.slug]),
+        reverse("briefings:news-sitemap"),
     ]
     for url in pages:
         response = client.get(url)
@@ -166,7 +174,9 @@ def test_hostile_text_stays_text_everywhere(client):
         assertNotContains(response, SCRIPT)
         assertNotContains(response, "<img src=x onerror")
         assertContains(response, ESCAPED)
-    assertContains(client.get(story.get_absolute_url()), ESCAPED, count=14)
+    # Headline, standfirst, author, dateline, captions, credits, body, related
+    # title, tag and correction: in the page, its meta tags and "Most read".
+    assertContains(client.get(story.get_absolute_url()), ESCAPED, count=21)
 
 
 def test_listing_pages_show_story_cards(client):

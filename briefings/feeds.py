@@ -1,0 +1,135 @@
+"""RSS and Atom feeds: the latest stories, and per tag and per author.
+
+Only published stories, newest first; links are absolute on settings.SITE_URL.
+"""
+
+from django.conf import settings
+from django.contrib.syndication.views import Feed
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
+from taggit.models import Tag
+
+from .models import Article, Author
+from .seo import absolute
+
+FEED_LENGTH = 30
+
+
+class LatestStoriesFeed(Feed):
+    feed_type = Rss201rev2Feed
+    url_name = "briefings:feed-rss"
+
+    # -- the feed ---------------------------------------------------------------
+
+    def title(self, obj=None):
+        return f"{settings.SITE_NAME}: latest stories"
+
+    def description(self, obj=None):
+        return f"The latest stories from {settings.SITE_NAME}."
+
+    def link(self, obj=None):
+        return absolute(reverse("briefings:home"))
+
+    def feed_url(self, obj=None):
+        return absolute(reverse(self.url_name))
+
+    @property
+    def language(self):
+        return settings.SITE_LANGUAGE
+
+    def stories(self, obj):
+        return Article.objects.published()
+
+    def items(self, obj=None):
+        return (
+            self.stories(obj)
+            .for_listing()
+            .prefetch_related("tags")
+            .order_by("-published_at", "-pk")[:FEED_LENGTH]
+        )
+
+    # -- each story ---------------------------------------------------------------
+
+    def item_title(self, item):
+        return item.headline
+
+    def item_description(self, item):
+        return item.standfirst
+
+    def item_link(self, item):
+        return absolute(item.get_absolute_url())
+
+    def item_pubdate(self, item):
+        return item.published_at
+
+    def item_updateddate(self, item):
+        return item.updated_at or item.published_at
+
+    def item_author_name(self, item):
+        return ", ".join(author.name for author in item.byline_authors) or None
+
+    def item_categories(self, item):
+        return [tag.name for tag in item.tags.all()]
+
+
+class LatestStoriesAtomFeed(LatestStoriesFeed):
+    feed_type = Atom1Feed
+    url_name = "briefings:feed-atom"
+    subtitle = LatestStoriesFeed.description
+
+
+class TagFeed(LatestStoriesFeed):
+    url_name = "briefings:tag-feed-rss"
+
+    def get_object(self, request, slug):
+        return get_object_or_404(Tag, slug=slug)
+
+    def title(self, obj=None):
+        return f"{settings.SITE_NAME}: {obj.name}"
+
+    def description(self, obj=None):
+        return f"The latest stories tagged {obj.name} on {settings.SITE_NAME}."
+
+    def link(self, obj=None):
+        return absolute(reverse("briefings:tag-detail", args=[obj.slug]))
+
+    def feed_url(self, obj=None):
+        return absolute(reverse(self.url_name, args=[obj.slug]))
+
+    def stories(self, obj):
+        return Article.objects.published().filter(tags=obj)
+
+
+class TagAtomFeed(TagFeed):
+    feed_type = Atom1Feed
+    url_name = "briefings:tag-feed-atom"
+    subtitle = TagFeed.description
+
+
+class AuthorFeed(LatestStoriesFeed):
+    url_name = "briefings:author-feed-rss"
+
+    def get_object(self, request, slug):
+        return get_object_or_404(Author, slug=slug)
+
+    def title(self, obj=None):
+        return f"{settings.SITE_NAME}: stories by {obj.name}"
+
+    def description(self, obj=None):
+        return f"The latest stories by {obj.name} on {settings.SITE_NAME}."
+
+    def link(self, obj=None):
+        return absolute(obj.get_absolute_url())
+
+    def feed_url(self, obj=None):
+        return absolute(reverse(self.url_name, args=[obj.slug]))
+
+    def stories(self, obj):
+        return Article.objects.published().filter(bylines__author=obj)
+
+
+class AuthorAtomFeed(AuthorFeed):
+    feed_type = Atom1Feed
+    url_name = "briefings:author-feed-atom"
+    subtitle = AuthorFeed.description

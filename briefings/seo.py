@@ -1,0 +1,84 @@
+"""What search engines and social sites read: absolute URLs and structured data.
+
+Absolute URLs are built from settings.SITE_URL, never from the request's Host
+header, so a forged Host cannot end up in a feed, a sitemap or a JSON-LD block.
+"""
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+
+def absolute(path: str) -> str:
+    """An absolute URL on this site for a path ('/stories/x/')."""
+    if path.startswith(("http://", "https://")):
+        return path
+    return settings.SITE_URL + "/" + path.lstrip("/")
+
+
+def site_domain() -> str:
+    return urlsplit(settings.SITE_URL).netloc
+
+
+def site_protocol() -> str:
+    return urlsplit(settings.SITE_URL).scheme or "https"
+
+
+def hero_image_url(article) -> str | None:
+    hero = article.hero
+    if hero is None or not hero.image:
+        return None
+    return absolute(hero.image.url)
+
+
+def news_article(article) -> dict:
+    """schema.org NewsArticle for a story page (every author, corrections...)."""
+    url = absolute(article.get_absolute_url())
+    data = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "mainEntityOfPage": {"@type": "WebPage", "@id": url},
+        "url": url,
+        "headline": article.headline,
+        "datePublished": article.published_at.isoformat()
+        if article.published_at
+        else None,
+        "dateModified": (article.updated_at or article.published_at).isoformat()
+        if (article.updated_at or article.published_at)
+        else None,
+        "author": [
+            {
+                "@type": "Person",
+                "name": author.name,
+                "url": absolute(author.get_absolute_url()),
+            }
+            for author in article.byline_authors
+        ],
+        "publisher": {
+            "@type": "Organization",
+            "name": settings.SITE_NAME,
+            "url": absolute("/"),
+        },
+        "inLanguage": settings.SITE_LANGUAGE,
+    }
+    if article.standfirst:
+        data["description"] = article.standfirst
+    if article.dateline:
+        data["locationCreated"] = {"@type": "Place", "name": article.dateline}
+    image = hero_image_url(article)
+    if image:
+        data["image"] = [image]
+    tags = [tag.name for tag in article.tags.all()]
+    if tags:
+        data["keywords"] = tags
+    corrections = list(article.corrections.all())
+    if corrections:
+        data["correction"] = [
+            {
+                "@type": "CorrectionComment",
+                "text": correction.text,
+                "datePublished": correction.made_at.isoformat(),
+            }
+            for correction in corrections
+        ]
+    return {key: value for key, value in data.items() if value is not None}
