@@ -7,6 +7,7 @@ header, so a forged Host cannot end up in a feed, a sitemap or a JSON-LD block.
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core import checks
 
 
 def absolute(path: str) -> str:
@@ -82,3 +83,19 @@ def news_article(article) -> dict:
             for correction in corrections
         ]
     return {key: value for key, value in data.items() if value is not None}
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_site_url(app_configs=None, **kwargs):
+    """In production the public address must be set, and be HTTPS."""
+    parts = urlsplit(settings.SITE_URL)
+    if parts.scheme != "https" or parts.hostname in ("127.0.0.1", "localhost"):
+        return [
+            checks.Warning(
+                f"BRIEFINGS_SITE_URL is {settings.SITE_URL!r}.",
+                hint="Set BRIEFINGS_SITE_URL to the site's public https:// address: "
+                "feeds, sitemaps, canonical links and emails are built on it.",
+                id="briefings.W010",
+            )
+        ]
+    return []

@@ -330,3 +330,13 @@ def test_previews_are_not_offered_to_search_engines(client, django_user_model):
     response = client.get(reverse("briefings:article-preview", args=[article.pk]))
     assertContains(response, '<meta name="robots" content="noindex, nofollow">')
     assertNotContains(response, "max-image-preview")
+
+
+def test_deploy_check_asks_for_the_public_https_address(settings):
+    from briefings.seo import check_site_url
+
+    assert check_site_url() == []  # https://news.example.org
+    settings.SITE_URL = "http://127.0.0.1:8000"
+    [warning] = check_site_url()
+    assert warning.id == "briefings.W010"
+    assert "BRIEFINGS_SITE_URL" in warning.hint
