@@ -27,6 +27,7 @@ from django.utils.html import format_html, format_html_join
 from reversion_compare.admin import CompareVersionAdmin
 from taggit.models import Tag
 
+from . import prepublish, tags
 from .models import (
     Article,
     ArticleStatus,
@@ -38,7 +39,9 @@ from .models import (
     Figure,
     PreviewLink,
     RelatedLink,
+    TagAlias,
     TaggedArticle,
+    TagRedirect,
     WorkflowEvent,
 )
 from .readership import bar_chart, hourly_views, most_read
@@ -226,6 +229,13 @@ class ArticleAdminForm(forms.ModelForm):
         label="Substantive update",
         help_text="Tick to show readers a new 'Updated' time. Leave it for typo fixes.",
     )
+    suggested_tags = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Suggested tags",
+        help_text="Existing tags whose names appear in the headline, standfirst or "
+        "text. Tick the ones to add.",
+    )
 
     class Meta:
         model = Article
@@ -246,6 +256,16 @@ class ArticleAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.user = user
         self.fields["loaded_version"].initial = self.instance.version
+        story = self.instance
+        current = {tag.name for tag in story.tags.all()} if story.pk else set()
+        found = tags.suggest(
+            " ".join([story.headline, story.standfirst, story.body]), exclude=current
+        )
+        self.fields["suggested_tags"].choices = [(tag.name, tag.name) for tag in found]
+        if not found:
+            self.fields[
+                "suggested_tags"
+            ].help_text = "None: no existing tag's name appears in the story."
         if user is not None and not can_publish(user) and "status" in self.fields:
             self.fields["status"].choices = [
                 (value, label)
@@ -253,8 +273,16 @@ class ArticleAdminForm(forms.ModelForm):
                 if value in WRITER_STATUSES
             ]
 
+    def clean_tags(self):
+        # Aliases and other spellings of existing tags become those tags.
+        return tags.canonical_names(self.cleaned_data.get("tags") or [])
+
     def clean(self):
         cleaned = super().clean()
+        if cleaned.get("suggested_tags") and "tags" in cleaned:
+            cleaned["tags"] = tags.canonical_names(
+                [*cleaned["tags"], *cleaned["suggested_tags"]]
+            )
         self._check_not_stale(cleaned.get("loaded_version"))
         status = cleaned.get("status")
         if self.user is not None and not can_publish(self.user):
@@ -368,6 +396,8 @@ class ArticleAdmin(CompareVersionAdmin):
         "edited_at",
         "workflow_history",
         "reads",
+        "checklist",
+        "past_addresses",
     ]
     actions = ["submit_for_review", "publish_now", "withdraw"]
     list_per_page = 50
@@ -378,12 +408,24 @@ class ArticleAdmin(CompareVersionAdmin):
     fieldsets = [
         (
             None,
-            {"fields": ["headline", "slug", "standfirst", "dateline", "body", "tags"]},
+            {
+                "fields": [
+                    "headline",
+                    "slug",
+                    "standfirst",
+                    "dateline",
+                    "body",
+                    "tags",
+                    "suggested_tags",
+                    "past_addresses",
+                ]
+            },
         ),
         (
             "Publishing",
             {
                 "fields": [
+                    "checklist",
                     "status",
                     "published_at",
                     "updated_at",
@@ -477,6 +519,27 @@ class ArticleAdmin(CompareVersionAdmin):
         super().save_model(request, obj, form, change)
         obj.record_transition(previous, request.user)
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        self._warn_if_published(request, form.instance)
+
+    def _warn_if_published(self, request, article):
+        if article.status != ArticleStatus.PUBLISHED:
+            return
+        found = prepublish.warnings(article)
+        if found:
+            self.message_user(
+                request,
+                format_html(
+                    "“{}” is {} with {} warning(s): {}",
+                    article.headline,
+                    "scheduled" if article.is_scheduled else "published",
+                    len(found),
+                    " ".join(found),
+                ),
+                messages.WARNING,
+            )
+
     def save_formset(self, request, form, formset, change):
         if formset.model is PreviewLink:
             for link in formset.save(commit=False):
@@ -528,6 +591,8 @@ class ArticleAdmin(CompareVersionAdmin):
         self._move(
             request, queryset, ArticleStatus.PUBLISHED, "published", publish_now=True
         )
+        for article in queryset.prefetch_related("figures", "related_links"):
+            self._warn_if_published(request, article)
 
     @admin.action(description="Withdraw", permissions=["publish"])
     def withdraw(self, request, queryset):
@@ -566,6 +631,33 @@ class ArticleAdmin(CompareVersionAdmin):
                 "week_views": totals["views"] or 0,
                 "week_readers": totals["readers"] or 0,
             },
+        )
+
+    @admin.display(description="Before publishing")
+    def checklist(self, obj):
+        if not obj.pk:
+            return "Save the story to see the checklist."
+        found = prepublish.warnings(obj)
+        if not found:
+            return "Nothing to check: headline, standfirst, images and links look fine."
+        return format_html(
+            '<ul class="checklist">{}</ul><p class="help">Warnings do not stop '
+            "publishing.</p>",
+            format_html_join("", "<li>{}</li>", ((warning,) for warning in found)),
+        )
+
+    @admin.display(description="Earlier addresses")
+    def past_addresses(self, obj):
+        old = (
+            list(obj.slug_redirects.values_list("old_slug", flat=True))
+            if obj.pk
+            else []
+        )
+        if not old:
+            return "None."
+        return format_html(
+            "{} <span class='help'>(they redirect to the current address)</span>",
+            ", ".join(f"/stories/{slug}/" for slug in old),
         )
 
     @admin.display(description="Status changes")
@@ -773,3 +865,107 @@ class ConsentRecordAdmin(admin.ModelAdmin):
                 + [csv_safe(decisions.get(g, {}).get("version")) for g in groups]
             )
         return response
+
+
+# --- Tags: usage, aliases, merging, pruning ------------------------------------
+
+
+class TagAliasInline(admin.TabularInline):
+    model = TagAlias
+    extra = 1
+    fields = ["name"]
+    verbose_name_plural = (
+        "Aliases (other spellings: typed in a story, they become this tag)"
+    )
+
+
+class TagRedirectInline(admin.TabularInline):
+    model = TagRedirect
+    extra = 0
+    fields = ["old_slug"]
+    readonly_fields = ["old_slug"]
+    can_delete = False
+    verbose_name_plural = "Old addresses (merged tags; they redirect here)"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class MergeTagsForm(forms.Form):
+    target = forms.ModelChoiceField(
+        queryset=Tag.objects.order_by("name"),
+        label="Merge into",
+        help_text="The tag that stays. The others are deleted; their stories get "
+        "this tag, their names become its aliases and their pages redirect here.",
+    )
+
+
+if admin.site.is_registered(Tag):
+    admin.site.unregister(Tag)
+
+
+@admin.register(Tag)
+class BriefingsTagAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "live_stories", "stories", "alias_names"]
+    search_fields = ["name", "aliases__name"]
+    ordering = ["name"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [TagAliasInline, TagRedirectInline]
+    actions = ["merge_tags", "delete_unused"]
+
+    def get_queryset(self, request):
+        return tags.with_usage().prefetch_related("aliases")
+
+    @admin.display(description="Published stories", ordering="live_stories")
+    def live_stories(self, obj):
+        return obj.live_stories
+
+    @admin.display(description="All stories", ordering="stories")
+    def stories(self, obj):
+        return obj.stories
+
+    @admin.display(description="Aliases")
+    def alias_names(self, obj):
+        return ", ".join(alias.name for alias in obj.aliases.all())
+
+    @admin.action(description="Merge selected tags into one…", permissions=["delete"])
+    def merge_tags(self, request, queryset):
+        chosen = list(queryset.order_by("name"))
+        if "apply" in request.POST:
+            form = MergeTagsForm(request.POST)
+            if form.is_valid():
+                target = form.cleaned_data["target"]
+                retagged = tags.merge(chosen, target)
+                self.message_user(
+                    request,
+                    f"Merged {len([t for t in chosen if t.pk != target.pk])} tag(s) "
+                    f"into “{target}”; {retagged} stories retagged.",
+                    messages.SUCCESS,
+                )
+                return None
+        else:
+            form = MergeTagsForm(initial={"target": chosen[0].pk if chosen else None})
+            form.fields["target"].queryset = queryset.order_by("name")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Merge tags",
+            "opts": self.model._meta,
+            "tags": chosen,
+            "form": form,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return render(request, "admin/taggit/tag/merge.html", context)
+
+    @admin.action(description="Delete tags no story uses", permissions=["delete"])
+    def delete_unused(self, request, queryset):
+        unused = queryset.filter(pk__in=tags.unused().values("pk"))
+        names = sorted(tag.name for tag in unused)
+        count, _ = unused.delete()
+        skipped = queryset.count()
+        self.message_user(
+            request,
+            f"Deleted {len(names)} unused tag(s)"
+            + (f": {', '.join(names)}" if names else "")
+            + (f". {skipped} tag(s) in use were kept." if skipped else "."),
+            messages.SUCCESS,
+        )

@@ -32,8 +32,10 @@ from .models import (
     FigurePlace,
     RelatedLink,
     TaggedArticle,
+    tag_key,
 )
 from .seedfiles import SeedFile
+from .tags import tag_for_key
 
 CREATED, UPDATED, UNCHANGED, SKIPPED, FAILED = (
     "created",
@@ -233,9 +235,10 @@ class Importer:
         return self._authors[slug]
 
     def _tag(self, name: str) -> Tag:
-        key = name.casefold()
+        """The tag for `name`: an existing one, through its aliases and spellings."""
+        key = tag_key(name)
         if key not in self._tags:
-            tag = Tag.objects.filter(name__iexact=name).first()
+            tag = tag_for_key(key)
             if tag is None:
                 tag = Tag.objects.create(name=name)
             self._tags[key] = tag

@@ -95,6 +95,10 @@ class ArticleQuerySet(models.QuerySet):
             ),
         )
 
+    def redirected_from(self, old_slug):
+        """The published story that once had `old_slug` (one indexed lookup)."""
+        return self.published().filter(slug_redirects__old_slug=old_slug).first()
+
     def for_detail(self):
         """Everything a story page shows, in a fixed number of queries."""
         return self.prefetch_related(
@@ -111,7 +115,8 @@ class Article(models.Model):
     slug = models.SlugField(
         max_length=320,
         unique=True,
-        help_text="The story's address: /stories/<slug>/. Keep it once published.",
+        help_text="The story's address: /stories/<slug>/. If you change it after "
+        "publication, the old address keeps working (it redirects here).",
     )
     standfirst = models.TextField(
         blank=True,
@@ -209,10 +214,36 @@ class Article(models.Model):
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:
             kwargs["update_fields"] = {*update_fields, "version"}
+        if self.pk is not None and not hasattr(self, "_saved_slug"):
+            # Not loaded by a query (e.g. a revision being reverted): ask.
+            self._saved_slug = (
+                Article.objects.filter(pk=self.pk)
+                .values_list("slug", flat=True)
+                .first()
+            )
+        old_slug = getattr(self, "_saved_slug", None)
         super().save(*args, **kwargs)
+        if old_slug != self.slug:
+            self._remember_old_slug(old_slug)
 
     def get_absolute_url(self):
         return reverse("briefings:article-detail", kwargs={"slug": self.slug})
+
+    @classmethod
+    def from_db(cls, db, field_names, values, **kwargs):
+        article = super().from_db(db, field_names, values, **kwargs)
+        article._saved_slug = article.__dict__.get("slug")
+        return article
+
+    def _remember_old_slug(self, old_slug):
+        """Keep every past address of a story that readers may have seen."""
+        if old_slug and self.published_at is not None:
+            SlugRedirect.objects.update_or_create(
+                old_slug=old_slug, defaults={"article": self}
+            )
+        # This address is this story's own now, not a redirect to any story.
+        SlugRedirect.objects.filter(old_slug=self.slug).delete()
+        self._saved_slug = self.slug
 
     @property
     def is_scheduled(self):
@@ -367,6 +398,63 @@ class Byline(models.Model):
 
     def __str__(self):
         return f"{self.author} on {self.article}"
+
+
+class SlugRedirect(models.Model):
+    """A story's earlier address: /stories/<old_slug>/ answers 301 to the story."""
+
+    old_slug = models.SlugField(max_length=320, unique=True)
+    article = models.ForeignKey(
+        Article, on_delete=models.CASCADE, related_name="slug_redirects"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.old_slug} -> {self.article_id}"
+
+
+def tag_key(name: str) -> str:
+    """What makes two tag names the same tag: case, hyphens and spacing ignored."""
+    return " ".join(name.replace("-", " ").replace("_", " ").casefold().split())
+
+
+class TagAlias(models.Model):
+    """Another name for a tag ("Nagorno Karabakh" for "Nagorno-Karabakh").
+
+    Typed in the story form or found by loadseed, an alias becomes its tag.
+    """
+
+    name = models.CharField(max_length=100)
+    key = models.CharField(max_length=100, unique=True, editable=False)
+    tag = models.ForeignKey(
+        "taggit.Tag", on_delete=models.CASCADE, related_name="aliases"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "tag aliases"
+
+    def __str__(self):
+        return f"{self.name} -> {self.tag}"
+
+    def save(self, *args, **kwargs):
+        self.key = tag_key(self.name)
+        super().save(*args, **kwargs)
+
+
+class TagRedirect(models.Model):
+    """A merged tag's address: /tags/<old_slug>/ answers 301 to the tag it joined."""
+
+    old_slug = models.SlugField(max_length=100, unique=True)
+    tag = models.ForeignKey(
+        "taggit.Tag", on_delete=models.CASCADE, related_name="redirects"
+    )
+
+    def __str__(self):
+        return f"{self.old_slug} -> {self.tag}"
 
 
 class CorrectionKind(models.TextChoices):

@@ -11,6 +11,7 @@ from django.http import (
     Http404,
     HttpResponseBadRequest,
     HttpResponseForbidden,
+    HttpResponsePermanentRedirect,
     HttpResponseRedirect,
     JsonResponse,
 )
@@ -30,6 +31,7 @@ from .models import (
     ConsentMethod,
     Correction,
     PreviewLink,
+    TagRedirect,
 )
 from .reads import record_read
 from .seo import absolute, hero_image_url, news_article
@@ -63,7 +65,14 @@ class ArticleDetailView(DetailView):
         )
 
     def get(self, request, *args, **kwargs):
-        response = super().get(request, *args, **kwargs)
+        try:
+            response = super().get(request, *args, **kwargs)
+        except Http404:
+            # A story's earlier address: one indexed lookup, only on this path.
+            moved = Article.objects.redirected_from(kwargs.get("slug", ""))
+            if moved is None or not self.count_reads:
+                raise
+            return HttpResponsePermanentRedirect(moved.get_absolute_url())
         if self.count_reads:
             record_read(request, response, self.object.pk)
             # A copy of this page served from the cache is a read too.
@@ -120,6 +129,17 @@ class SharedPreviewView(PreviewMixin, ArticleDetailView):
 
 class TagDetailView(PublishedArticlesMixin, ListView):
     template_name = "briefings/tag_detail.html"
+
+    def get(self, request, *args, **kwargs):
+        try:
+            return super().get(request, *args, **kwargs)
+        except Http404:
+            moved = TagRedirect.objects.filter(old_slug=kwargs["slug"]).first()
+            if moved is None:
+                raise
+            return HttpResponsePermanentRedirect(
+                reverse("briefings:tag-detail", args=[moved.tag.slug])
+            )
 
     def get_queryset(self):
         self.tag = get_object_or_404(Tag, slug=self.kwargs["slug"])

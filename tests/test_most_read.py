@@ -32,7 +32,9 @@ def published(headline):
 def read(story, times, **headers):
     for _ in range(times):
         # A new client each time: a fresh reader, and no cookie needed to count.
-        response = Client().get(story.get_absolute_url(), headers={**BROWSER, **headers})
+        response = Client().get(
+            story.get_absolute_url(), headers={**BROWSER, **headers}
+        )
         assert response.status_code == 200
     reads.flush()
 
@@ -125,7 +127,7 @@ def test_story_admin_shows_its_hourly_chart(client):
     views_at(story, 0, 6)
     editor = staff("editor", "Editors")
     response = as_user(client, editor).get(change_url(story))
-    assertContains(response, "<figure class=\"hourly-chart\">", count=1)
+    assertContains(response, '<figure class="hourly-chart">', count=1)
     assertContains(response, "Page views per hour, last 48 hours: <strong>10</strong>")
     assertContains(response, "at most 6 in one hour")
 
