@@ -157,9 +157,10 @@ def news_sitemap(request):
 
 
 def robots_txt(request):
+    """Crawlers may read everything public. The admin is not named here (its
+    address may be a secret worth keeping); its pages say noindex themselves."""
     lines = [
         "User-agent: *",
-        f"Disallow: {reverse('admin:index')}",
         "Disallow: /preview/",
         "Disallow: /cookies/consent/",
         "",

@@ -5,6 +5,7 @@ with DEBUG off, which needs DJANGO_SECRET_KEY; `make run` exports DJANGO_DEBUG=1
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -65,6 +66,7 @@ INSTALLED_APPS = [
     "cookie_consent",
     "reversion",
     "reversion_compare",
+    "axes",
     "briefings",
 ]
 
@@ -79,10 +81,38 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "briefings.reliability.PermissionsPolicyMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # Deletes the cookies of any group the reader has not accepted.
     "cookie_consent.middleware.CleanCookiesMiddleware",
+    # Login throttling; django-axes wants to be last.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Signing in (only staff can) leads to the admin, whatever `next` said.
+LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "admin:index"
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# After 5 failed sign-ins for a user name, that account is locked for 30
+# minutes (or until an admin deletes the attempt under Axes > Access attempts,
+# or `manage.py axes_reset_username NAME`). Locking by user name, not by
+# address, so neither a botnet nor a forged X-Forwarded-For gets around it;
+# the client address is REMOTE_ADDR only.
+AXES_FAILURE_LIMIT = env_int("DJANGO_LOGIN_FAILURE_LIMIT", 5)
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("DJANGO_LOGIN_LOCKOUT_MINUTES", 30))
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+AXES_VERBOSE = False
+# axes.W006 asks to lock by address too. Behind a proxy or a newsroom's NAT every
+# editor shares one address, so five typos by anyone would lock everyone out;
+# the per-user-name lock is the defence here.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_SENSITIVE_PARAMETERS = ["password", "otp_token"]
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -143,8 +173,13 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache; a Redis that does not answer is a cache miss.
+            "BACKEND": "briefings.reliability.ForgivingRedisCache",
             "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": 0.5,
+                "socket_timeout": 0.5,
+            },
             "KEY_PREFIX": os.environ.get("DJANGO_CACHE_PREFIX", "briefings"),
         }
     }
@@ -178,6 +213,8 @@ USE_TZ = True
 SEED_TIME_ZONE = os.environ.get("SEED_TIME_ZONE", "UTC")
 
 SITE_NAME = os.environ.get("BRIEFINGS_SITE_NAME", "Briefings")
+# Where the admin lives ("newsroom/" rather than the "admin/" every bot tries).
+ADMIN_URL = os.environ.get("DJANGO_ADMIN_URL", "admin/").strip("/") + "/"
 # The site's public address: canonical links, feeds, sitemaps, structured data
 # and emails use it, never the Host header of whoever asked.
 SITE_URL = os.environ.get("BRIEFINGS_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -207,18 +244,33 @@ SECURE_HSTS_SECONDS = env_int(
     "DJANGO_SECURE_HSTS_SECONDS", 31_536_000 if SECURE_SSL_REDIRECT else 0
 )
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
-SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+# "preload" lets the domain be submitted to browsers' HTTPS-only list (nothing
+# is submitted by this). Set DJANGO_SECURE_HSTS_PRELOAD=0 if a subdomain must
+# stay on plain HTTP.
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", SECURE_HSTS_SECONDS > 0)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT
+if SESSION_COOKIE_SECURE:
+    # __Host- cookies are HTTPS-only, host-only and site-wide: no subdomain or
+    # plain-HTTP page can set or shadow them.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+# Only staff have sessions. They end after this long without a request.
+SESSION_COOKIE_AGE = env_int("DJANGO_SESSION_IDLE_MINUTES", 30) * 60
+SESSION_SAVE_EVERY_REQUEST = True
 if env_bool("DJANGO_BEHIND_PROXY"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CSP = {
-    "default-src": [CSP.SELF],
+    # Nothing is allowed unless listed; no inline script anywhere.
+    "default-src": [CSP.NONE],
     "script-src": [CSP.SELF],
     "style-src": [CSP.SELF],
     "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "manifest-src": [CSP.SELF],
     "object-src": [CSP.NONE],
     "base-uri": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],

@@ -1,7 +1,10 @@
+from django.conf import settings
 from django.contrib import admin
 from django.http import HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
+
+from briefings.reliability import healthz
 
 admin.site.site_header = "Briefings newsroom"
 admin.site.site_title = "Briefings admin"
@@ -14,7 +17,11 @@ def favicon(request):
 
 
 urlpatterns = [
-    path("admin/", admin.site.urls),
+    path(settings.ADMIN_URL, admin.site.urls),
+    path("healthz", healthz, name="healthz"),
     path("favicon.ico", favicon),
     path("", include("briefings.urls")),
 ]
+
+# A database that does not answer gives our 503 page (Retry-After), not a 500.
+handler500 = "briefings.reliability.server_error_or_unavailable"

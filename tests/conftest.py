@@ -41,6 +41,11 @@ def migration_rows(transactional_db):
     included; tests that commit (live servers, other processes) start from them.
     """
     migrations = "briefings.migrations"
-    import_module(f"{migrations}.0003_newsroom_groups").assign_permissions(apps)
+    for name in (
+        "0003_newsroom_groups",
+        "0009_corrections_and_hourly_reads",
+        "0012_slug_history_and_tag_aliases",
+    ):
+        import_module(f"{migrations}.{name}").assign_permissions(apps)
     import_module(f"{migrations}.0005_cookie_groups").create_groups(apps, None)
     cache.clear()

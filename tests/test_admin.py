@@ -442,7 +442,8 @@ def test_changelist_queries_do_not_grow(
         BylineFactory(article=story, author=author)
         story.tags.add("Armenia")
     as_user(client, editor).get(CHANGELIST)  # steady state: caches warm
-    with django_assert_max_num_queries(16):
+    # 16, plus the session's save (and its savepoint) that keeps it from idling out
+    with django_assert_max_num_queries(19):
         response = client.get(CHANGELIST)
     assertContains(response, author.name)
 

@@ -62,7 +62,7 @@ def test_environment_selects_postgresql_redis_and_plain_http():
     )
     values = json.loads(done.stdout)
     assert values["engine"] == "django.db.backends.postgresql"
-    assert values["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert values["cache"] == "briefings.reliability.ForgivingRedisCache"
     assert values["hosts"] == ["news.example", "www.news.example"]
     assert values["page_cache"] == 300
     assert values["redirect"] is False and values["hsts"] == 0

@@ -20,10 +20,16 @@ PERMISSIONS = {
 
 
 def grant(apps, schema_editor):
+    # Permissions are normally created after all migrations ran; make them now.
     app_config = apps.get_app_config("briefings")
     app_config.models_module = True
     create_permissions(app_config, apps=apps, verbosity=0)
     app_config.models_module = None
+    assign_permissions(apps)
+
+
+def assign_permissions(apps):
+    """Give the groups these permissions (which must exist)."""
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for name, codenames in PERMISSIONS.items():
