@@ -252,3 +252,27 @@ COOKIE_CONSENT_OPT_OUT = False
 CONSENT_POLICY_REVISION = env_int("CONSENT_POLICY_REVISION", 1)
 # Consent records older than this are deleted by `manage.py prune_consent`.
 CONSENT_RECORD_RETENTION_DAYS = env_int("CONSENT_RECORD_RETENTION_DAYS", 3 * 365)
+
+# E-mail: printed to the console unless DJANGO_EMAIL_HOST names an SMTP server.
+EMAIL_HOST = os.environ.get("DJANGO_EMAIL_HOST", "")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 587)
+    EMAIL_HOST_USER = os.environ.get("DJANGO_EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("DJANGO_EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", True)
+    EMAIL_TIMEOUT = env_int("DJANGO_EMAIL_TIMEOUT", 10)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = os.environ.get(
+    "DJANGO_DEFAULT_FROM_EMAIL", "Storyboard <newsletter@localhost>"
+)
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Absolute links in e-mails use this address, never the request's Host header.
+SITE_URL = os.environ.get("BRIEFINGS_SITE_URL", "http://127.0.0.1:8000")
+
+# The Storyboard newsletter (README: Newsletter).
+NEWSLETTER_CONFIRM_DAYS = env_int("NEWSLETTER_CONFIRM_DAYS", 7)
+NEWSLETTER_SIGNUPS_PER_HOUR = env_int("NEWSLETTER_SIGNUPS_PER_HOUR", 5)
+NEWSLETTER_RESEND_MINUTES = env_int("NEWSLETTER_RESEND_MINUTES", 10)

@@ -43,4 +43,5 @@ def migration_rows(transactional_db):
     migrations = "briefings.migrations"
     import_module(f"{migrations}.0003_newsroom_groups").assign_permissions(apps)
     import_module(f"{migrations}.0005_cookie_groups").create_groups(apps, None)
+    import_module(f"{migrations}.0008_newsletter").assign_permissions(apps)
     cache.clear()
