@@ -435,7 +435,7 @@ def test_query_ceilings(client, django_assert_max_num_queries):
         assert client.post(unsubscribe).status_code == 200
 
 
-# --- Admin -----------------------------------------------------------------------------
+# --- Admin ---------------------------------------------------------------------
 
 
 def staff(username, group):
