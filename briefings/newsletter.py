@@ -172,14 +172,15 @@ def normalise_email(email):
 def client_over_limit(request):
     """Count this sign-up against the client; True once over the hourly limit.
 
-    The key is a hash of the client's address, kept in the cache for an hour
-    and never stored in the database.
+    The count is kept per clock hour under a hash of the client's address, in
+    the cache only (never in the database), and expires with the hour.
     """
     address = request.META.get("REMOTE_ADDR", "")
     digest = hashlib.sha256(
         f"{settings.SECRET_KEY}:newsletter:{address}".encode()
     ).hexdigest()
-    key = f"newsletter:signups:{digest}"
+    hour = int(timezone.now().timestamp() // 3600)
+    key = f"newsletter:signups:{hour}:{digest}"
     cache.add(key, 0, 60 * 60)
     try:
         count = cache.incr(key)
@@ -187,6 +188,10 @@ def client_over_limit(request):
         cache.add(key, 1, 60 * 60)
         count = 1
     return count > settings.NEWSLETTER_SIGNUPS_PER_HOUR
+
+
+def seconds_to_next_hour():
+    return 3600 - int(timezone.now().timestamp()) % 3600
 
 
 # --- Sign-up and e-mails --------------------------------------------------------

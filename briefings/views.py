@@ -275,7 +275,7 @@ def newsletter_signup_post(request):
     """Every valid sign-up gets the same redirect, whatever the address's state."""
     if newsletter.client_over_limit(request):
         response = render(request, "briefings/newsletter_limited.html", status=429)
-        response["Retry-After"] = "3600"
+        response["Retry-After"] = str(newsletter.seconds_to_next_hour())
         return _private(response)
     form = newsletter.SignupForm(request.POST)
     if not form.is_valid():

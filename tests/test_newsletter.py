@@ -340,12 +340,12 @@ def test_sign_ups_are_rate_limited_per_client(client, settings):
         assert sign_up(client, f"reader{n}@example.com").status_code == 302
     response = sign_up(client, "reader9@example.com")
     assertContains(response, "Too many sign-ups", status_code=429)
-    assert response["Retry-After"] == "3600"
+    assert 0 < int(response["Retry-After"]) <= 3600
     assert not Subscriber.objects.filter(email="reader9@example.com").exists()
-    # Another client is not held back; this one may try again an hour later.
+    # Another client is not held back; this one may try again the next hour.
     other = Client(REMOTE_ADDR="192.0.2.7")
     assert sign_up(other, "reader9@example.com").status_code == 302
-    with time_machine.travel(timezone.now() + timedelta(minutes=61)):
+    with time_machine.travel(timezone.now() + timedelta(minutes=60)):
         assert sign_up(client, "reader10@example.com").status_code == 302
 
 
