@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 from django.core.mail import EmailMessage
+from django.core.validators import EmailValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.template.loader import render_to_string
@@ -287,8 +288,14 @@ def send_already_subscribed(subscriber):
 # --- The sign-up form -------------------------------------------------------------
 
 
+class PublicEmailField(forms.EmailField):
+    """An address on the internet: Django's check, without allowing localhost."""
+
+    default_validators = [EmailValidator(allowlist=[])]
+
+
 class SignupForm(forms.Form):
-    email = forms.EmailField(
+    email = PublicEmailField(
         label="Your e-mail address",
         max_length=254,
         error_messages={"required": "Enter your e-mail address."},

@@ -296,6 +296,7 @@ def test_confirmation_is_not_resent_within_minutes(client):
     "email, error",
     [
         ("a@b", "Enter a valid email address."),
+        ("root@localhost", "Enter a valid email address."),
         ("x@example.com\r\nBcc: y@evil.com", "Enter a valid email address."),
         ("x@example.com\nBcc: y@evil.com", "Enter a valid email address."),
         ("a" * 310 + "@example.com", "Enter a valid email address."),
