@@ -11,6 +11,7 @@ no IP address.
 import hashlib
 import logging
 import smtplib
+from email.policy import default as default_email_policy
 
 from django import forms
 from django.conf import settings
@@ -93,14 +94,18 @@ class Subscriber(models.Model):
 
     # --- Signed links -------------------------------------------------------
 
-    def _token_value(self):
-        return {"id": self.pk, "email": self.email.lower()}
+    def token_value(self):
+        """The id and a short hash of the address: no address in any URL or log."""
+        digest = hashlib.sha256(self.email.lower().encode()).hexdigest()[:12]
+        return f"{self.pk}.{digest}"
 
     def confirm_token(self):
-        return signing.dumps(self._token_value(), salt=CONFIRM_SALT)
+        """Signed with the time, so it expires after NEWSLETTER_CONFIRM_DAYS."""
+        return signing.TimestampSigner(salt=CONFIRM_SALT).sign(self.token_value())
 
     def unsubscribe_token(self):
-        return signing.dumps(self._token_value(), salt=UNSUBSCRIBE_SALT)
+        """Signed without a time: it works for as long as the address is listed."""
+        return signing.Signer(salt=UNSUBSCRIBE_SALT).sign(self.token_value())
 
     def confirm_url(self):
         path = reverse("briefings:newsletter-confirm", args=[self.confirm_token()])
@@ -137,17 +142,22 @@ class LinkInvalid(Exception):
 
 
 def subscriber_from_token(token, *, salt, max_age=None):
-    """The subscriber a signed link names; LinkExpired or LinkInvalid otherwise."""
+    """The subscriber a signed link names; LinkExpired or LinkInvalid otherwise.
+
+    With max_age the token must carry a signed time (a confirmation link).
+    """
     try:
-        value = signing.loads(token, salt=salt, max_age=max_age)
+        if max_age is None:
+            value = signing.Signer(salt=salt).unsign(token)
+        else:
+            value = signing.TimestampSigner(salt=salt).unsign(token, max_age=max_age)
     except signing.SignatureExpired:
         raise LinkExpired from None
     except signing.BadSignature:
         raise LinkInvalid from None
-    if not isinstance(value, dict):
-        raise LinkInvalid
-    subscriber = Subscriber.objects.filter(pk=value.get("id")).first()
-    if subscriber is None or subscriber.email.lower() != value.get("email"):
+    pk, _, _ = value.partition(".")
+    subscriber = Subscriber.objects.filter(pk=int(pk)).first() if pk.isdigit() else None
+    if subscriber is None or subscriber.token_value() != value:
         raise LinkInvalid
     return subscriber
 
@@ -243,6 +253,15 @@ def sign_up(email, consent_version):
     subscriber.save(update_fields=["last_sent_at"])
 
 
+class NewsletterMessage(EmailMessage):
+    """Headers may run to RFC 5322's 998 characters, so that a long
+    List-Unsubscribe URL stays one plain URL instead of being split into
+    encoded words that mail clients would not read as a link."""
+
+    def message(self, *, policy=default_email_policy):
+        return super().message(policy=policy.clone(max_line_length=998))
+
+
 def _send(subscriber, subject, template):
     unsubscribe_url = subscriber.unsubscribe_url()
     body = render_to_string(
@@ -257,7 +276,7 @@ def _send(subscriber, subject, template):
             "signup_url": site_url(reverse("briefings:newsletter")),
         },
     )
-    message = EmailMessage(
+    message = NewsletterMessage(
         subject=subject,
         body=body,
         to=[subscriber.email],
