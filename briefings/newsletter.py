@@ -11,6 +11,7 @@ no IP address.
 import hashlib
 import logging
 import smtplib
+from datetime import timedelta
 from email.policy import default as default_email_policy
 
 from django import forms
@@ -53,6 +54,11 @@ class SubscriberQuerySet(models.QuerySet):
     def confirmed(self):
         """The only addresses that count: those whose owner clicked the link."""
         return self.filter(status=SubscriberStatus.CONFIRMED)
+
+    def never_confirmed(self):
+        """Pending sign-ups whose confirmation link has expired."""
+        cutoff = timezone.now() - timedelta(days=settings.NEWSLETTER_CONFIRM_DAYS)
+        return self.filter(status=SubscriberStatus.PENDING, consented_at__lt=cutoff)
 
 
 class Subscriber(models.Model):

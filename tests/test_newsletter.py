@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.contrib.auth.models import Group, User
 from django.core import mail
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -449,6 +450,25 @@ def test_query_ceilings(client, django_assert_max_num_queries):
         assert client.get(unsubscribe).status_code == 200
     with django_assert_max_num_queries(3):
         assert client.post(unsubscribe).status_code == 200
+
+
+def test_prune_newsletter_forgets_only_expired_unconfirmed_sign_ups():
+    old = timezone.now() - timedelta(days=8)
+    stale = subscriber("stale@example.com", SubscriberStatus.PENDING)
+    Subscriber.objects.filter(pk=stale.pk).update(consented_at=old)
+    subscriber("fresh@example.com", SubscriberStatus.PENDING)
+    kept = subscriber("kept@example.com", SubscriberStatus.CONFIRMED)
+    Subscriber.objects.filter(pk=kept.pk).update(consented_at=old)
+    out = io.StringIO()
+    call_command("prune_newsletter", "--dry-run", stdout=out)
+    assert "1 unconfirmed sign-up(s) to delete." in out.getvalue()
+    assert Subscriber.objects.count() == 3
+    call_command("prune_newsletter", stdout=out)
+    assert "Deleted 1 unconfirmed sign-up(s)." in out.getvalue()
+    assert sorted(Subscriber.objects.values_list("email", flat=True)) == [
+        "fresh@example.com",
+        "kept@example.com",
+    ]
 
 
 # --- Admin ---------------------------------------------------------------------
