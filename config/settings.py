@@ -253,17 +253,24 @@ CONSENT_POLICY_REVISION = env_int("CONSENT_POLICY_REVISION", 1)
 # Consent records older than this are deleted by `manage.py prune_consent`.
 CONSENT_RECORD_RETENTION_DAYS = env_int("CONSENT_RECORD_RETENTION_DAYS", 3 * 365)
 
-# E-mail: printed to the console unless DJANGO_EMAIL_HOST names an SMTP server.
-EMAIL_HOST = os.environ.get("DJANGO_EMAIL_HOST", "")
-if EMAIL_HOST:
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 587)
-    EMAIL_HOST_USER = os.environ.get("DJANGO_EMAIL_HOST_USER", "")
-    EMAIL_HOST_PASSWORD = os.environ.get("DJANGO_EMAIL_HOST_PASSWORD", "")
-    EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", True)
-    EMAIL_TIMEOUT = env_int("DJANGO_EMAIL_TIMEOUT", 10)
+# E-mail (Django's MAILERS): printed to the console unless DJANGO_EMAIL_HOST names
+# an SMTP server.
+if os.environ.get("DJANGO_EMAIL_HOST", ""):
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": os.environ["DJANGO_EMAIL_HOST"],
+                "port": env_int("DJANGO_EMAIL_PORT", 587),
+                "username": os.environ.get("DJANGO_EMAIL_HOST_USER", ""),
+                "password": os.environ.get("DJANGO_EMAIL_HOST_PASSWORD", ""),
+                "use_tls": env_bool("DJANGO_EMAIL_USE_TLS", True),
+                "timeout": env_int("DJANGO_EMAIL_TIMEOUT", 10),
+            },
+        }
+    }
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 DEFAULT_FROM_EMAIL = os.environ.get(
     "DJANGO_DEFAULT_FROM_EMAIL", "Storyboard <newsletter@localhost>"
 )

@@ -2,12 +2,17 @@
 
 import csv
 import io
+import json
+import os
 import re
+import subprocess
+import sys
 from datetime import timedelta
 from email.policy import SMTP
 
 import pytest
 import time_machine
+from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, User
 from django.core import mail
 from django.core.management import call_command
@@ -543,3 +548,59 @@ def test_the_admin_list_has_a_query_ceiling(client, django_assert_max_num_querie
     with django_assert_max_num_queries(12):
         page = client.get(reverse("admin:briefings_subscriber_changelist"))
     assertContains(page, "reader29@example.com")
+
+
+# --- Settings --------------------------------------------------------------------
+
+
+MAILER_PROBE = (
+    "import json, config.settings as s; "
+    "print(json.dumps([s.MAILERS['default'], s.SITE_URL, s.DEFAULT_FROM_EMAIL]))"
+)
+
+
+def mail_settings(**env):
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "BRIEFINGS_", "DATABASE_URL", "REDIS_URL"))
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", MAILER_PROBE],
+        env={**clean, "DJANGO_SECRET_KEY": "s3cret-for-this-test", **env},
+        cwd=django_settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout)
+
+
+def test_email_is_printed_to_the_console_by_default():
+    mailer, site, sender = mail_settings()
+    assert mailer == {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    assert site == "http://127.0.0.1:8000"
+    assert "Storyboard" in sender
+
+
+def test_smtp_and_site_address_come_from_the_environment():
+    mailer, site, sender = mail_settings(
+        DJANGO_EMAIL_HOST="smtp.news.example",
+        DJANGO_EMAIL_PORT="465",
+        DJANGO_EMAIL_HOST_USER="mailer",
+        DJANGO_EMAIL_HOST_PASSWORD="pw-for-this-test",
+        DJANGO_EMAIL_USE_TLS="0",
+        DJANGO_DEFAULT_FROM_EMAIL="Storyboard <storyboard@news.example>",
+        BRIEFINGS_SITE_URL="https://news.example",
+    )
+    assert mailer["BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert mailer["OPTIONS"] == {
+        "host": "smtp.news.example",
+        "port": 465,
+        "username": "mailer",
+        "password": "pw-for-this-test",
+        "use_tls": False,
+        "timeout": 10,
+    }
+    assert site == "https://news.example"
+    assert sender == "Storyboard <storyboard@news.example>"
