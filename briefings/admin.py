@@ -39,6 +39,8 @@ from .models import (
     Figure,
     PreviewLink,
     RelatedLink,
+    Subscriber,
+    SubscriberStatus,
     TagAlias,
     TaggedArticle,
     TagRedirect,
@@ -969,3 +971,67 @@ class BriefingsTagAdmin(admin.ModelAdmin):
             + (f". {skipped} tag(s) in use were kept." if skipped else "."),
             messages.SUCCESS,
         )
+
+
+# --- Storyboard newsletter -----------------------------------------------------
+
+
+@admin.register(Subscriber)
+class SubscriberAdmin(admin.ModelAdmin):
+    """Subscribers join only by double opt-in; the admin reads and exports them.
+
+    Editors may view and export. Deleting a subscriber (a request to be
+    forgotten) needs the delete permission, which no group has by default.
+    """
+
+    list_display = ["email", "status", "created", "confirmed_at", "unsubscribed_at"]
+    list_filter = ["status", "created", "confirmed_at", "consent_version"]
+    search_fields = ["email"]
+    date_hierarchy = "created"
+    readonly_fields = [
+        "email",
+        "status",
+        "created",
+        "confirmed_at",
+        "unsubscribed_at",
+        "consent_version",
+        "consent_text",
+        "consented_at",
+        "last_sent_at",
+    ]
+    actions = ["export_confirmed_csv", "unsubscribe"]
+
+    def has_add_permission(self, request):
+        return False  # only the reader can subscribe, by confirming their address
+
+    @admin.action(
+        description="Export the confirmed subscribers among the selected as CSV",
+        permissions=["view"],
+    )
+    def export_confirmed_csv(self, request, queryset):
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = (
+            'attachment; filename="storyboard-subscribers.csv"'
+        )
+        writer = csv.writer(response)
+        writer.writerow(
+            ["email", "confirmed_at", "consent_version", "consented_at", "consent_text"]
+        )
+        for subscriber in queryset.confirmed().order_by("confirmed_at", "pk"):
+            writer.writerow(
+                [
+                    csv_safe(subscriber.email),
+                    csv_safe(subscriber.confirmed_at.isoformat()),
+                    csv_safe(subscriber.consent_version),
+                    csv_safe(subscriber.consented_at.isoformat()),
+                    csv_safe(subscriber.consent_text),
+                ]
+            )
+        return response
+
+    @admin.action(description="Unsubscribe the selected", permissions=["change"])
+    def unsubscribe(self, request, queryset):
+        count = queryset.exclude(status=SubscriberStatus.UNSUBSCRIBED).update(
+            status=SubscriberStatus.UNSUBSCRIBED, unsubscribed_at=timezone.now()
+        )
+        self.message_user(request, f"{count} subscriber(s) unsubscribed.")

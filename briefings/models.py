@@ -780,3 +780,7 @@ class CookieDeclaration(models.Model):
 
     def __str__(self):
         return f"About {self.cookie}"
+
+
+# The newsletter's model lives with its logic; importing it registers it here.
+from .newsletter import Subscriber, SubscriberStatus  # noqa: E402, F401

@@ -57,4 +57,20 @@ urlpatterns = [
     path("cookies/", views.CookieSettingsView.as_view(), name="cookie-settings"),
     path("cookies/policy/", views.CookiePolicyView.as_view(), name="cookie-policy"),
     path("cookies/consent/", views.ConsentView.as_view(), name="consent"),
+    path("newsletter/", cached(views.newsletter_signup), name="newsletter"),
+    path(
+        "newsletter/thanks/",
+        cached(views.NewsletterThanksView.as_view()),
+        name="newsletter-thanks",
+    ),
+    path(
+        "newsletter/confirm/<str:token>/",
+        views.newsletter_confirm,
+        name="newsletter-confirm",
+    ),
+    path(
+        "newsletter/unsubscribe/<str:token>/",
+        views.newsletter_unsubscribe,
+        name="newsletter-unsubscribe",
+    ),
 ]

@@ -15,14 +15,16 @@ from django.http import (
     HttpResponseRedirect,
     JsonResponse,
 )
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
 from django.views.generic import DetailView, ListView, TemplateView
 from taggit.models import Tag
 
+from . import newsletter
 from .consent import optional_groups, record_decision
 from .models import (
     PREVIEW_LINK_SALT,
@@ -220,7 +222,7 @@ def same_origin_required(view):
             allowed = request.headers.get("Origin") == expected
         if not allowed:
             return _private(
-                HttpResponseForbidden("Cookie choices can only be made on this site.")
+                HttpResponseForbidden("This form can only be sent from this site.")
             )
         return view(request, *args, **kwargs)
 
@@ -297,3 +299,95 @@ class CookiePolicyView(TemplateView):
             max_age_days=settings.CONSENT_MAX_AGE_DAYS,
             **kwargs,
         )
+
+
+# --- The Storyboard newsletter ---------------------------------------------------
+
+
+@csrf_exempt  # the form sits in cached pages: same_origin_required guards the POST
+@require_http_methods(["GET", "HEAD", "POST"])
+def newsletter_signup(request):
+    """The sign-up page; the article pages' compact form posts here too."""
+    if request.method == "POST":
+        return newsletter_signup_post(request)
+    return render(
+        request,
+        "briefings/newsletter.html",
+        {"newsletter_form": newsletter.SignupForm(), "full_form": True},
+    )
+
+
+@same_origin_required
+def newsletter_signup_post(request):
+    """Every valid sign-up gets the same redirect, whatever the address's state."""
+    if newsletter.client_over_limit(request):
+        response = render(request, "briefings/newsletter_limited.html", status=429)
+        response["Retry-After"] = str(newsletter.seconds_to_next_hour())
+        return _private(response)
+    form = newsletter.SignupForm(request.POST)
+    if not form.is_valid():
+        return _private(
+            render(
+                request,
+                "briefings/newsletter.html",
+                {"newsletter_form": form, "full_form": True},
+            )
+        )
+    newsletter.sign_up(form.cleaned_data["email"], form.cleaned_data["consent_version"])
+    return _private(HttpResponseRedirect(reverse("briefings:newsletter-thanks")))
+
+
+class NewsletterThanksView(TemplateView):
+    template_name = "briefings/newsletter_thanks.html"
+
+
+def _link_page(request, template, context, status=200):
+    response = render(request, template, context, status=status)
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return _private(response)
+
+
+# The signed token in the address is what authorises these POSTs (mail
+# providers send RFC 8058 one-click unsubscribes from their own servers).
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
+def newsletter_confirm(request, token):
+    """GET shows a button (link scanners must not confirm); POST confirms."""
+    template = "briefings/newsletter_confirm.html"
+    try:
+        subscriber = newsletter.subscriber_from_token(
+            token, salt=newsletter.CONFIRM_SALT, max_age=newsletter.confirm_max_age()
+        )
+    except newsletter.LinkExpired:
+        return _link_page(request, template, {"state": "expired"}, status=410)
+    except newsletter.LinkInvalid:
+        return _link_page(request, template, {"state": "invalid"}, status=400)
+    if subscriber.status == newsletter.SubscriberStatus.UNSUBSCRIBED:
+        return _link_page(request, template, {"state": "expired"}, status=410)
+    if request.method == "POST":
+        subscriber.confirm()
+    state = (
+        "done" if subscriber.status == newsletter.SubscriberStatus.CONFIRMED else "ask"
+    )
+    return _link_page(request, template, {"state": state, "subscriber": subscriber})
+
+
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
+def newsletter_unsubscribe(request, token):
+    """No login, no expiry. GET shows a button; POST (or one-click) unsubscribes."""
+    template = "briefings/newsletter_unsubscribe.html"
+    try:
+        subscriber = newsletter.subscriber_from_token(
+            token, salt=newsletter.UNSUBSCRIBE_SALT
+        )
+    except (newsletter.LinkExpired, newsletter.LinkInvalid):
+        return _link_page(request, template, {"state": "invalid"}, status=400)
+    if request.method == "POST":
+        subscriber.unsubscribe()
+    state = (
+        "done"
+        if subscriber.status == newsletter.SubscriberStatus.UNSUBSCRIBED
+        else "ask"
+    )
+    return _link_page(request, template, {"state": state, "subscriber": subscriber})

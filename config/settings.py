@@ -310,3 +310,31 @@ COOKIE_CONSENT_OPT_OUT = False
 CONSENT_POLICY_REVISION = env_int("CONSENT_POLICY_REVISION", 1)
 # Consent records older than this are deleted by `manage.py prune_consent`.
 CONSENT_RECORD_RETENTION_DAYS = env_int("CONSENT_RECORD_RETENTION_DAYS", 3 * 365)
+
+# E-mail (Django's MAILERS): printed to the console unless DJANGO_EMAIL_HOST names
+# an SMTP server.
+if os.environ.get("DJANGO_EMAIL_HOST", ""):
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": os.environ["DJANGO_EMAIL_HOST"],
+                "port": env_int("DJANGO_EMAIL_PORT", 587),
+                "username": os.environ.get("DJANGO_EMAIL_HOST_USER", ""),
+                "password": os.environ.get("DJANGO_EMAIL_HOST_PASSWORD", ""),
+                "use_tls": env_bool("DJANGO_EMAIL_USE_TLS", True),
+                "timeout": env_int("DJANGO_EMAIL_TIMEOUT", 10),
+            },
+        }
+    }
+else:
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+DEFAULT_FROM_EMAIL = os.environ.get(
+    "DJANGO_DEFAULT_FROM_EMAIL", "Storyboard <newsletter@localhost>"
+)
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# The Storyboard newsletter (README: Newsletter).
+NEWSLETTER_CONFIRM_DAYS = env_int("NEWSLETTER_CONFIRM_DAYS", 7)
+NEWSLETTER_SIGNUPS_PER_HOUR = env_int("NEWSLETTER_SIGNUPS_PER_HOUR", 5)
+NEWSLETTER_RESEND_MINUTES = env_int("NEWSLETTER_RESEND_MINUTES", 10)

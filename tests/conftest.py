@@ -48,4 +48,5 @@ def migration_rows(transactional_db):
     ):
         import_module(f"{migrations}.{name}").assign_permissions(apps)
     import_module(f"{migrations}.0005_cookie_groups").create_groups(apps, None)
+    import_module(f"{migrations}.0008_newsletter").assign_permissions(apps)
     cache.clear()
