@@ -36,7 +36,10 @@ THANKS = reverse("briefings:newsletter-thanks")
 SAME_ORIGIN = {"Origin": "http://testserver"}
 SITE = "https://news.example"
 LINK = re.compile(r"https://news\.example(/newsletter/(confirm|unsubscribe)/[^/\s]+/)")
-INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
+# A script element that runs: no src, and not a JSON-LD data block.
+INLINE_SCRIPT = re.compile(
+    r"<script(?![^>]*\bsrc=)(?![^>]*application/ld\+json)[^>]*>", re.IGNORECASE
+)
 
 
 @pytest.fixture(autouse=True)
@@ -545,7 +548,8 @@ def test_the_admin_list_has_a_query_ceiling(client, django_assert_max_num_querie
     for n in range(30):
         subscriber(f"reader{n}@example.com", SubscriberStatus.CONFIRMED)
     client.force_login(User.objects.create_superuser("boss", password="x" * 16))
-    with django_assert_max_num_queries(12):
+    # 12, plus the session save (and its savepoint) that keeps staff from idling out
+    with django_assert_max_num_queries(15):
         page = client.get(reverse("admin:briefings_subscriber_changelist"))
     assertContains(page, "reader29@example.com")
 

@@ -128,6 +128,7 @@ PRODUCTION = {
     "BRIEFINGS_SITE_URL": "https://news.example.org",
     "DJANGO_SECURE_SSL_REDIRECT": "1",
     "DATABASE_URL": "sqlite:///:memory:",
+    "DJANGO_EMAIL_HOST": "smtp.example.org",
 }
 
 
