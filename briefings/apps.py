@@ -1,4 +1,12 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
+
+
+class NewsroomAdminConfig(admin_apps.AdminConfig):
+    """Django's admin, on the newsroom's site (two-factor sign-in)."""
+
+    default = False  # named in INSTALLED_APPS; "briefings" is BriefingsConfig
+    default_site = "briefings.adminsite.NewsroomAdminSite"
 
 
 class BriefingsConfig(AppConfig):

@@ -54,7 +54,7 @@ ALLOWED_HOSTS = env_list(
 )
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "briefings.apps.NewsroomAdminConfig",  # django.contrib.admin, two-factor site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "reversion",
     "reversion_compare",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "briefings",
 ]
 
@@ -79,6 +81,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "briefings.reliability.PermissionsPolicyMiddleware",
@@ -88,6 +91,11 @@ MIDDLEWARE = [
     # Login throttling; django-axes wants to be last.
     "axes.middleware.AxesMiddleware",
 ]
+
+# Two-factor sign-in (briefings.adminsite): required of Editors and superusers
+# unless switched off (it is off by default for local development only).
+BRIEFINGS_REQUIRE_2FA = env_bool("BRIEFINGS_REQUIRE_2FA", not DEBUG)
+OTP_TOTP_ISSUER = os.environ.get("BRIEFINGS_SITE_NAME", "Briefings")
 
 # Signing in (only staff can) leads to the admin, whatever `next` said.
 LOGIN_URL = "admin:login"

@@ -6,10 +6,6 @@ from django.urls import include, path
 
 from briefings.reliability import healthz
 
-admin.site.site_header = "Briefings newsroom"
-admin.site.site_title = "Briefings admin"
-admin.site.index_title = "Newsroom"
-
 
 def favicon(request):
     """Browsers ask for /favicon.ico on pages that name no icon (the admin)."""

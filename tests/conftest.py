@@ -23,6 +23,9 @@ def _test_settings(settings):
     settings.READS_FLUSH_SECONDS = 0
     # One test process has one cache, so the page cache is on, as with Redis.
     settings.PAGE_CACHE_SECONDS = 300
+    # Editors' tests sign in with a password only; tests/test_two_factor.py
+    # switches the two-factor requirement back on.
+    settings.BRIEFINGS_REQUIRE_2FA = False
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,127 @@
+"""Two-factor sign-in (TOTP): required of Editors, offered to Writers."""
+
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.contrib.auth.models import Group, User
+from django.test import Client
+from django.urls import reverse
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from pytest_django.asserts import assertContains, assertRedirects
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "long-enough-password-1"
+LOGIN = reverse("admin:login")
+INDEX = reverse("admin:index")
+SETUP = reverse("admin:two-factor")
+
+
+@pytest.fixture(autouse=True)
+def _require_2fa(settings):
+    settings.BRIEFINGS_REQUIRE_2FA = True
+
+
+def person(username, group):
+    user = User.objects.create_user(username, password=PASSWORD, is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+def code(device):
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    return f"{totp.token():0{device.digits}d}"
+
+
+def sign_in(client, username, token=""):
+    return client.post(
+        LOGIN,
+        {"username": username, "password": PASSWORD, "otp_token": token, "next": INDEX},
+    )
+
+
+def test_an_editor_sets_up_an_app_before_using_the_admin():
+    person("editor", "Editors")
+    client = Client()
+    assert sign_in(client, "editor").status_code == 302  # password accepted...
+    response = client.get(INDEX, follow=True)  # ...but the admin waits for 2FA
+    assert response.redirect_chain[-1][0] == SETUP
+    assertContains(response, "Editors sign in with two factors")
+    assertContains(response, "<svg")  # the QR code, drawn on the server
+    key = re.search(
+        r'<code class="two-factor__key">([A-Z2-7 ]+)</code>', response.content.decode()
+    )
+    assert key and len(key.group(1).replace(" ", "")) >= 32
+    for blocked in (reverse("admin:briefings_article_changelist"), INDEX):
+        assertRedirects(client.get(blocked), SETUP, fetch_redirect_response=False)
+
+    device = TOTPDevice.objects.get(user__username="editor")
+    assert not device.confirmed
+    wrong = client.post(SETUP, {"token": "000000"})
+    assertContains(wrong, "That code is not right")
+    with time_machine.travel(timedelta(seconds=3)):  # after the wrong guess's pause
+        response = client.post(SETUP, {"token": code(device)})
+        assertRedirects(response, INDEX)
+    device.refresh_from_db()
+    assert device.confirmed
+    assert client.get(reverse("admin:briefings_article_changelist")).status_code == 200
+
+
+def test_with_an_app_a_password_alone_does_not_sign_in():
+    editor = person("editor", "Editors")
+    device = TOTPDevice.objects.create(user=editor, name="phone", confirmed=True)
+    client = Client()
+    response = sign_in(client, "editor")
+    assert response.status_code == 200
+    assertContains(response, "Please enter your OTP token")
+    assert client.get(INDEX).status_code == 302
+    response = sign_in(client, "editor", token="123456")
+    assert response.status_code == 200
+    with time_machine.travel(timedelta(seconds=3)):  # after the wrong guess's pause
+        response = sign_in(client, "editor", token=code(device))
+        assertRedirects(response, INDEX, fetch_redirect_response=False)
+        assert client.get(INDEX).status_code == 200
+        # The same code cannot be used twice.
+        other = Client()
+        assert sign_in(other, "editor", token=code(device)).status_code == 200
+    with time_machine.travel(timedelta(seconds=40)):
+        assert sign_in(other, "editor", token=code(device)).status_code == 302
+
+
+def test_a_session_signed_in_without_the_code_is_refused():
+    editor = person("editor", "Editors")
+    TOTPDevice.objects.create(user=editor, name="phone", confirmed=True)
+    client = Client()
+    client.force_login(editor)  # a password-only session, however it was made
+    response = client.get(INDEX)
+    assert response.status_code == 302 and response["Location"].startswith(LOGIN)
+
+
+def test_writers_may_sign_in_with_a_password_and_may_add_an_app():
+    person("writer", "Writers")
+    client = Client()
+    assert sign_in(client, "writer").status_code == 302
+    assert client.get(INDEX).status_code == 200
+    response = client.get(SETUP)
+    assertContains(response, "Turn on two-factor sign-in")
+    assert "Editors must" not in response.content.decode()
+
+
+def test_an_editor_without_an_app_can_still_sign_out():
+    person("editor", "Editors")
+    client = Client()
+    sign_in(client, "editor")
+    response = client.post(reverse("admin:logout"))
+    assert response.status_code == 200
+    assertContains(response, "Logged out")
+
+
+def test_the_requirement_can_be_switched_off_for_local_work(settings):
+    settings.BRIEFINGS_REQUIRE_2FA = False
+    person("editor", "Editors")
+    client = Client()
+    sign_in(client, "editor")
+    assert client.get(INDEX).status_code == 200
