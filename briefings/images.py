@@ -334,6 +334,13 @@ class PictureField(models.ImageField):
     def formfield(self, **kwargs):
         return super().formfield(**{"form_class": PictureFormField, **kwargs})
 
+    def update_dimension_fields(self, instance, force=False, *args, **kwargs):
+        # Django would open the file whenever a row without a stored size is
+        # loaded; sizes are stored when a picture is saved, so loading a figure
+        # never touches storage (and a missing old file cannot break a page).
+        if force:
+            super().update_dimension_fields(instance, force, *args, **kwargs)
+
 
 # --- What templates and structured data read ----------------------------------
 

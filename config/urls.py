@@ -1,3 +1,5 @@
+from django.conf import settings
+from django.conf.urls.static import static as serve_in_debug
 from django.contrib import admin
 from django.http import HttpResponsePermanentRedirect
 from django.templatetags.static import static
@@ -18,3 +20,6 @@ urlpatterns = [
     path("favicon.ico", favicon),
     path("", include("briefings.urls")),
 ]
+# Uploaded pictures, in development only (empty unless DEBUG is on);
+# production serves MEDIA_ROOT from the web server or object storage.
+urlpatterns += serve_in_debug(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -379,3 +379,44 @@ def test_article_page_query_ceiling_with_pictures(
     with django_assert_max_num_queries(8):
         response = client.get(story.get_absolute_url())
     assertContains(response, "<picture>", count=size)
+
+
+def test_clean_images_brings_old_uploads_up_to_date(media):
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    old = default_storage.save("figures/2025/01/old.jpg", BytesIO(jpeg_with_gps()))
+    figure = FigureFactory(alt_text="An old picture")
+    Figure.objects.filter(pk=figure.pk).update(image=old)  # as stored before
+    broken = FigureFactory(alt_text="A lost picture")
+    Figure.objects.filter(pk=broken.pk).update(image="figures/2025/01/gone.jpg")
+
+    out = StringIO()
+    with pytest.raises(CommandError, match="1 of 2 picture"):
+        call_command("clean_images", stdout=out, stderr=StringIO())
+    assert "Cleaned 1 picture(s); 1 failed." in out.getvalue()
+    figure.refresh_from_db()
+    assert figure.renditions and (figure.image_width, figure.image_height) == (
+        900,
+        1600,
+    )
+    for name in figure.stored_files():
+        assert GPS_IFD not in reopen(name)[1].getexif()
+
+    Figure.objects.filter(pk=broken.pk).delete()
+    out = StringIO()
+    call_command("clean_images", "--dry-run", stdout=out)
+    assert "0 picture(s) to clean." in out.getvalue()
+
+
+def test_an_old_picture_whose_file_is_lost_does_not_break_the_page(client, media):
+    story = ArticleFactory(published=True)
+    figure = FigureFactory(article=story, place=FigurePlace.HERO, alt_text="Lost")
+    Figure.objects.filter(pk=figure.pk).update(image="figures/2025/01/lost.jpg")
+    response = client.get(story.get_absolute_url())
+    assert response.status_code == 200
+    assert 'src="/media/figures/2025/01/lost.jpg"' in img_tag(
+        response.content.decode(), "Lost"
+    )
