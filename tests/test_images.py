@@ -101,6 +101,11 @@ def test_a_real_png_named_jpg_is_accepted_and_stored_as_png(editor, media):
     assert figure.image.name.endswith(".png")  # named by what it is
     assert reopen(figure.image.name)[1].format == "PNG"
     assert (figure.image_width, figure.image_height) == (1000, 500)
+    # The form shows the picture from its smallest rendition, with its size.
+    thumbnail = default_storage.url(figure.image.name.replace(".png", "-480w.png"))
+    form = editor.get(change_url(story))
+    assertContains(form, f'<img src="{thumbnail}" alt="Delegates walk up the steps."')
+    assertContains(form, "1000 × 500 px")
 
 
 @pytest.mark.parametrize(
