@@ -282,9 +282,33 @@ def test_replacing_or_deleting_a_picture_removes_its_files(
     assert stored_files(media) == sorted(media / name for name in second)
 
     data = form_values(editor, change_url(story))
+    data["figures-0-image-clear"] = "on"  # "Clear": the figure stays, as text
+    with django_capture_on_commit_callbacks(execute=True):
+        assert editor.post(change_url(story), data).status_code == 302
+    figure = story.figures.get()
+    assert (figure.image.name, figure.renditions, figure.image_width) == ("", [], None)
+    assert stored_files(media) == []
+
+
+def test_deleting_a_figure_or_its_story_removes_its_files(
+    editor, media, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        story, _ = upload_through_admin(editor, "first.png", picture("PNG", (900, 600)))
+    data = form_values(editor, change_url(story))
     data["figures-0-DELETE"] = "on"
     with django_capture_on_commit_callbacks(execute=True):
         assert editor.post(change_url(story), data).status_code == 302
+    assert stored_files(media) == []
+
+    FigureFactory(
+        article=story,
+        image=SimpleUploadedFile("again.png", picture("PNG", (600, 400))),
+        alt_text="Again",
+    )
+    assert stored_files(media)
+    with django_capture_on_commit_callbacks(execute=True):
+        story.delete()
     assert stored_files(media) == []
 
 
