@@ -449,3 +449,19 @@ def test_an_old_picture_whose_file_is_lost_does_not_break_the_page(client, media
     assert 'src="/media/figures/2025/01/lost.jpg"' in img_tag(
         response.content.decode(), "Lost"
     )
+
+
+def test_colour_profiles_are_applied_then_dropped():
+    """Pixels are converted to sRGB, so dropping the profile keeps the colours."""
+    from PIL import ImageCms
+
+    from briefings.images import clean_original
+
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    content = picture("PNG", (40, 30), (200, 40, 90, 255), icc_profile=srgb)
+    assert "icc_profile" in Image.open(BytesIO(content)).info
+    clean = clean_original(SimpleUploadedFile("p.png", content))
+    stored = Image.open(BytesIO(clean.content))
+    assert "icc_profile" not in stored.info
+    red, green, blue, _ = stored.getpixel((5, 5))
+    assert abs(red - 200) + abs(green - 40) + abs(blue - 90) <= 6
