@@ -451,8 +451,12 @@ def test_an_old_picture_whose_file_is_lost_does_not_break_the_page(client, media
     )
 
 
-def test_colour_profiles_are_applied_then_dropped():
-    """Pixels are converted to sRGB, so dropping the profile keeps the colours."""
+def test_an_embedded_colour_profile_is_dropped_and_the_colours_kept():
+    """The profile goes (like all metadata); pixels are converted to sRGB first.
+
+    Only an sRGB profile is at hand here, so this shows the colours survive
+    the trip, not a wide-gamut conversion.
+    """
     from PIL import ImageCms
 
     from briefings.images import clean_original
