@@ -121,10 +121,15 @@ class FigureInline(admin.StackedInline):
     def thumbnail(self, obj):
         if not obj.image:
             return "No image (the caption shows as a captioned note)."
+        size = ""
+        if obj.image_width and obj.image_height:
+            size = f"{obj.image_width} × {obj.image_height} px"
         return format_html(
-            '<img src="{}" alt="{}" width="160" class="figure-thumbnail">',
-            obj.image.url,
+            '<img src="{}" alt="{}" width="160" class="figure-thumbnail">'
+            '<br><span class="figure-size">{}</span>',
+            obj.picture.src_thumb,
             obj.alt_text,
+            size,
         )
 
 

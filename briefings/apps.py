@@ -16,4 +16,6 @@ class BriefingsConfig(AppConfig):
     def ready(self):
         # Registers the cookie-declaration system check and the signals that
         # keep cached pages fresh.
-        from . import consent, pagecache  # noqa: F401
+        from . import consent, images, pagecache  # noqa: F401
+
+        images.apply_pixel_limit()

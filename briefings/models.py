@@ -4,20 +4,27 @@
 Every public page, and every later feed, sitemap and search, starts from it.
 """
 
+import posixpath
 import uuid
 
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.core.validators import URLValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Prefetch, Q
+from django.db.models.fields.files import ImageFieldFile
 from django.db.models.functions import Lower
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from taggit.managers import TaggableManager
 from taggit.models import TaggedItemBase
+
+from . import images
 
 PREVIEW_LINK_SALT = "briefings.preview-link"
 
@@ -532,7 +539,19 @@ class Figure(models.Model):
         blank=True,
         help_text="Photographer and agency, e.g. Tigran Mehrabyan/PAN Photo/Reuters.",
     )
-    image = models.ImageField(upload_to="figures/%Y/%m/", blank=True)
+    image = images.PictureField(
+        upload_to="figures/%Y/%m/",
+        blank=True,
+        width_field="image_width",
+        height_field="image_height",
+        help_text="JPEG, PNG or WebP. Location and camera data are removed; "
+        "smaller sizes for phones are made when you save. A lead picture "
+        "should be at least 1,200 px wide.",
+    )
+    image_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    image_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    # Made once when the image is saved: [{"name", "width", "height", "format"}].
+    renditions = models.JSONField(default=list, blank=True, editable=False)
     alt_text = models.CharField(
         max_length=300,
         blank=True,
@@ -560,11 +579,136 @@ class Figure(models.Model):
     def __str__(self):
         return self.caption[:80] or f"Figure {self.pk}"
 
+    def save(self, *args, **kwargs):
+        """Store a new upload cleaned, with its renditions; drop replaced files.
+
+        Renditions are made here, once per upload: a save that does not bring
+        a new image leaves the stored files alone.
+        """
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "image" not in update_fields:
+            return super().save(*args, **kwargs)
+        storage = self.image.storage
+        created = []
+        if self.image and not self.image._committed:
+            created = self._store_new_image()
+            if update_fields is not None:
+                kwargs["update_fields"] = {
+                    *update_fields,
+                    "image_width",
+                    "image_height",
+                    "renditions",
+                }
+        elif not self.image:
+            self.renditions = []
+        previous = self._previous_files()
+        try:
+            super().save(*args, **kwargs)
+        except BaseException:
+            images.delete_files(storage, created)
+            raise
+        gone = [name for name in previous if name not in self.stored_files()]
+        if gone:
+            transaction.on_commit(
+                lambda: images.delete_files(storage, gone), using=kwargs.get("using")
+            )
+        self._remember_stored_files()
+
     def clean(self):
         if self.image and not self.alt_text.strip():
             raise ValidationError(
                 {"alt_text": "Describe the picture for readers who cannot see it."}
             )
+
+    @classmethod
+    def from_db(cls, db, field_names, values, **kwargs):
+        instance = super().from_db(db, field_names, values, **kwargs)
+        instance._remember_stored_files()
+        return instance
+
+    def stored_files(self) -> list[str]:
+        """The names of the stored original and of its renditions."""
+        if not self.image:
+            return []
+        return [self.image.name, *(r["name"] for r in self.renditions)]
+
+    @cached_property
+    def picture(self):
+        """URLs and sizes for the <picture> element (no storage access)."""
+        if not self.image:
+            return None
+        return images.build_picture(
+            self.image, self.renditions, self.image_width, self.image_height
+        )
+
+    def large_rendition(self) -> dict | None:
+        """What search engines and social sites get: a rendition at least
+        1,200 px wide in the original format, or the widest there is."""
+        if not self.image:
+            return None
+        own = [r for r in self.renditions if r["format"] != "WEBP"]
+        own = own or list(self.renditions)
+        best = images.pick(own, images.HERO_WIDTH)
+        if best is None:
+            return {
+                "url": self.image.url,
+                "width": self.image_width,
+                "height": self.image_height,
+            }
+        return {
+            "url": self.image.storage.url(best["name"]),
+            "width": best["width"],
+            "height": best["height"],
+        }
+
+    def _store_new_image(self) -> list[str]:
+        """Clean the upload, store it and its renditions; return the names."""
+        field = self._meta.get_field("image")
+        upload = self.image.file
+        clean = images.clean_original(upload)
+        stem = posixpath.splitext(posixpath.basename(self.image.name))[0]
+        filename = f"{stem or 'picture'}.{images.EXTENSIONS[clean.format]}"
+        storage = self.image.storage
+        name = storage.save(
+            field.generate_filename(self, filename),
+            ContentFile(clean.content),
+            max_length=field.max_length,
+        )
+        try:
+            self.renditions = images.make_renditions(clean, name, storage)
+        except BaseException:
+            images.delete_files(storage, [name])
+            raise
+        stored = ImageFieldFile(self, field, name)
+        # The size is known: spare the field from reading the file back.
+        stored._dimensions_cache = (clean.width, clean.height)
+        self.image = stored
+        self.image_width, self.image_height = clean.width, clean.height
+        return self.stored_files()
+
+    def _remember_stored_files(self):
+        deferred = {"image", "renditions"} & self.get_deferred_fields()
+        self._stored = None if deferred else self.stored_files()
+
+    def _previous_files(self) -> list[str]:
+        if self._state.adding or self.pk is None:
+            return []
+        stored = getattr(self, "_stored", None)
+        if stored is not None:
+            return stored
+        row = Figure.objects.filter(pk=self.pk).values("image", "renditions").first()
+        if not row or not row["image"]:
+            return []
+        return [row["image"], *(r["name"] for r in row["renditions"])]
+
+
+@receiver(post_delete, sender=Figure)
+def _delete_figure_files(sender, instance, using, **kwargs):
+    """A deleted figure's files go too, once the deletion is committed."""
+    names = instance.stored_files()
+    if names:
+        storage = instance.image.storage
+        transaction.on_commit(lambda: images.delete_files(storage, names), using=using)
 
 
 class RelatedLink(models.Model):

@@ -12,13 +12,8 @@ HERO_MIN_WIDTH = 1200
 
 
 def _image_width(figure):
-    width = getattr(figure, "width", None)  # a stored width, when the model has one
-    if width:
-        return width
-    try:
-        return figure.image.width
-    except (OSError, ValueError):  # the file is missing or unreadable
-        return None
+    """The original's width as stored on save (no file is opened)."""
+    return figure.image_width
 
 
 def warnings(article: Article) -> list[str]:

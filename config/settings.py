@@ -244,6 +244,39 @@ STORAGES = {
         )
     },
 }
+# Media on S3-compatible object storage (README "Images"): set the bucket and
+# install django-storages[s3]; credentials come from AWS_ACCESS_KEY_ID and
+# AWS_SECRET_ACCESS_KEY as boto3 reads them. Unset: files under MEDIA_ROOT.
+S3_BUCKET = os.environ.get("BRIEFINGS_S3_BUCKET", "").strip()
+S3_CUSTOM_DOMAIN = os.environ.get("BRIEFINGS_S3_CUSTOM_DOMAIN", "").strip()
+S3_ENDPOINT_URL = os.environ.get("BRIEFINGS_S3_ENDPOINT_URL", "").strip()
+if S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": S3_ENDPOINT_URL or None,
+            "region_name": os.environ.get("BRIEFINGS_S3_REGION", "").strip() or None,
+            "custom_domain": S3_CUSTOM_DOMAIN or None,
+            # Public pictures at stable URLs; never overwrite a stored name.
+            "querystring_auth": False,
+            "file_overwrite": False,
+            "object_parameters": {"CacheControl": "public, max-age=31536000"},
+        },
+    }
+# Where pictures are loaded from, for the Content-Security-Policy's img-src.
+MEDIA_ORIGINS = []
+if S3_CUSTOM_DOMAIN:
+    MEDIA_ORIGINS = [f"https://{S3_CUSTOM_DOMAIN}"]
+elif S3_ENDPOINT_URL:
+    MEDIA_ORIGINS = [S3_ENDPOINT_URL]
+elif S3_BUCKET:
+    MEDIA_ORIGINS = [f"https://{S3_BUCKET}.s3.amazonaws.com"]
+
+# Uploaded pictures (briefings/images.py): the largest file accepted, and the
+# most pixels (Pillow's decompression-bomb guard follows this number).
+BRIEFINGS_MAX_UPLOAD_MB = env_int("BRIEFINGS_MAX_UPLOAD_MB", 20)
+BRIEFINGS_MAX_IMAGE_PIXELS = env_int("BRIEFINGS_MAX_IMAGE_PIXELS", 40_000_000)
 
 # Security. With DEBUG off the site redirects to HTTPS and sends HSTS unless
 # DJANGO_SECURE_SSL_REDIRECT=0 (a local benchmark over plain HTTP).
@@ -275,7 +308,7 @@ SECURE_CSP = {
     "default-src": [CSP.NONE],
     "script-src": [CSP.SELF],
     "style-src": [CSP.SELF],
-    "img-src": [CSP.SELF, "data:"],
+    "img-src": [CSP.SELF, "data:", *MEDIA_ORIGINS],
     "font-src": [CSP.SELF],
     "connect-src": [CSP.SELF],
     "manifest-src": [CSP.SELF],

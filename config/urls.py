@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.conf.urls.static import static as serve_in_debug
 from django.contrib import admin
 from django.http import HttpResponsePermanentRedirect
 from django.templatetags.static import static
@@ -18,6 +19,9 @@ urlpatterns = [
     path("favicon.ico", favicon),
     path("", include("briefings.urls")),
 ]
+# Uploaded pictures, in development only (empty unless DEBUG is on);
+# production serves MEDIA_ROOT from the web server or object storage.
+urlpatterns += serve_in_debug(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 # A database that does not answer gives our 503 page (Retry-After), not a 500.
 handler500 = "briefings.reliability.server_error_or_unavailable"

@@ -292,6 +292,7 @@ def test_story_page_tells_search_and_social_sites_about_itself(client):
 def test_json_ld_names_the_hero_image_when_there_is_one(client, settings, tmp_path):
     from io import BytesIO
 
+    from django.core.files.storage import default_storage
     from django.core.files.uploadedfile import SimpleUploadedFile
     from PIL import Image
 
@@ -304,13 +305,26 @@ def test_json_ld_names_the_hero_image_when_there_is_one(client, settings, tmp_pa
         place=FigurePlace.HERO,
         image=SimpleUploadedFile("hero.png", buffer.getvalue(), "image/png"),
         alt_text="The parliament building",
+        caption="The parliament in Yerevan.",
+        credit="Jane Photographer/Agency",
     )
     response = client.get(article.get_absolute_url())
     hero = article.figures.get()
-    assert json_ld(response)["image"] == [SITE + hero.image.url]
-    assertContains(
-        response, f'<meta property="og:image" content="{SITE}{hero.image.url}">'
+    large = next(
+        r for r in hero.renditions if r["width"] == 1200 and r["format"] == "PNG"
     )
+    url = SITE + default_storage.url(large["name"])
+    assert json_ld(response)["image"] == [
+        {
+            "@type": "ImageObject",
+            "url": url,
+            "width": 1200,
+            "height": 675,
+            "caption": "The parliament in Yerevan.",
+            "creditText": "Jane Photographer/Agency",
+        }
+    ]
+    assertContains(response, f'<meta property="og:image" content="{url}">')
     assertContains(response, '<meta name="twitter:card" content="summary_large_image">')
 
 

@@ -1,12 +1,14 @@
 """Model rules the database and the published() queryset enforce."""
 
 from datetime import timedelta
+from io import BytesIO
 
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
+from PIL import Image
 
 from briefings.models import Article, ArticleStatus, Figure, FigurePlace
 from tests.factories import ArticleFactory, FigureFactory, hours_from_now
@@ -49,15 +51,10 @@ def test_unknown_status_is_refused_by_the_database():
 
 
 def _png():
-    # A 1x1 transparent PNG.
-    return SimpleUploadedFile(
-        "pixel.png",
-        bytes.fromhex(
-            "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-            "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
-        ),
-        content_type="image/png",
-    )
+    # A 1x1 transparent PNG (a real one: uploads are decoded in full).
+    buffer = BytesIO()
+    Image.new("RGBA", (1, 1)).save(buffer, "PNG")
+    return SimpleUploadedFile("pixel.png", buffer.getvalue(), content_type="image/png")
 
 
 def test_figure_with_image_needs_alt_text(settings, tmp_path):

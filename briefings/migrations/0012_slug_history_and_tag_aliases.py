@@ -44,7 +44,7 @@ def assign_permissions(apps):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('briefings', '0009_corrections_and_hourly_reads'),
+        ('briefings', '0011_images'),
         ('taggit', '0006_rename_taggeditem_content_type_object_id_taggit_tagg_content_8fc721_idx'),
     ]
 
