@@ -7,6 +7,7 @@ Every public page, and every later feed, sitemap and search, starts from it.
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
@@ -95,6 +96,18 @@ class ArticleQuerySet(models.QuerySet):
             ),
         )
 
+    def for_search(self):
+        """What a search result shows: byline, hero, and captions for the snippet."""
+        return self.prefetch_related(
+            Prefetch("bylines", Byline.objects.select_related("author")), "figures"
+        )
+
+    def search(self, text):
+        """Stories matching `text`, headline matches first (see search.py)."""
+        from .search import search_articles
+
+        return search_articles(self, text)
+
     def for_detail(self):
         """Everything a story page shows, in a fixed number of queries."""
         return self.prefetch_related(
@@ -168,6 +181,9 @@ class Article(models.Model):
         editable=False,
         help_text="The version loadseed last wrote; a later version is an edit.",
     )
+    # PostgreSQL full-text search: headline (A), standfirst (B), body, captions,
+    # authors and tags (C); rewritten whenever any of them changes (search.py).
+    search_vector = SearchVectorField(null=True, editable=False)
 
     objects = ArticleQuerySet.as_manager()
 
@@ -613,3 +629,40 @@ class CookieDeclaration(models.Model):
 
     def __str__(self):
         return f"About {self.cookie}"
+
+
+class SearchTerm(models.Model):
+    """A normalised search term. Who searched is never stored."""
+
+    term = models.CharField(max_length=100, unique=True)
+    hidden = models.BooleanField(
+        default=False,
+        help_text="Hidden terms never appear in Search Trends, however often searched.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["term"]
+
+    def __str__(self):
+        return self.term
+
+
+class SearchTermDay(models.Model):
+    """How many searches for a term there were on one day."""
+
+    term = models.ForeignKey(SearchTerm, on_delete=models.CASCADE, related_name="days")
+    day = models.DateField()
+    searches = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-day"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["term", "day"], name="unique_search_term_day"
+            )
+        ]
+        indexes = [models.Index(fields=["day"], name="search_term_day_idx")]
+
+    def __str__(self):
+        return f"{self.term} on {self.day}: {self.searches}"

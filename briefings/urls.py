@@ -26,6 +26,7 @@ urlpatterns = [
         cached(views.AuthorDetailView.as_view()),
         name="author-detail",
     ),
+    path("search/", views.search, name="search"),
     path("privacy/", views.PrivacyView.as_view(), name="privacy"),
     path("cookies/", views.CookieSettingsView.as_view(), name="cookie-settings"),
     path("cookies/policy/", views.CookiePolicyView.as_view(), name="cookie-policy"),

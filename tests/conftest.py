@@ -4,7 +4,7 @@ import pytest
 from django.apps import apps
 from django.core.cache import cache
 
-from briefings import reads
+from briefings import reads, search
 
 
 @pytest.fixture(autouse=True)
@@ -31,6 +31,7 @@ def _clear_cache():
     yield
     cache.clear()
     reads.discard()
+    search.discard()
 
 
 @pytest.fixture
