@@ -53,6 +53,7 @@ from .reads import _is_bot
 CONFIG = "english"
 MAX_QUERY_LENGTH = 200  # characters searched; longer queries are cut here
 MAX_TERM_LENGTH = 100  # characters of a term stored for Search Trends
+MAX_RESULTS = 500  # the newest matches that are ranked and shown
 MAX_WORDS = 10  # words the SQLite fallback and the highlighter look at
 TRENDS_KEY = "search:trends"
 TRENDS_DAYS = 7
@@ -105,7 +106,7 @@ def search_articles(queryset, text):
             output_field=SearchVectorField(),
         )
         return (
-            queryset.filter(search_vector=query)
+            _newest(queryset.filter(search_vector=query))
             .alias(headline_vector=headline_vector)
             .alias(
                 in_headline=Case(
@@ -118,6 +119,17 @@ def search_articles(queryset, text):
             .order_by("-in_headline", "-rank", "-published_at", "-pk")
         )
     return _fallback(queryset, query_words(text))
+
+
+def _newest(matches):
+    """The newest MAX_RESULTS of `matches`, as a plain queryset to rank.
+
+    Ranking reads each match's whole vector; a word in every story would make
+    that a read of the whole table. Bounding the set keeps every query fast,
+    and a reader never pages past the first few dozen results anyway.
+    """
+    newest = matches.order_by("-published_at", "-pk").values("pk")[:MAX_RESULTS]
+    return matches.model.objects.filter(pk__in=Subquery(newest))
 
 
 def _fallback(queryset, words):
@@ -146,13 +158,17 @@ def _fallback(queryset, words):
             )
         )
     in_headline = reduce(or_, (Q(headline__icontains=word) for word in words))
-    return queryset.alias(
-        in_headline=Case(
-            When(in_headline, then=Value(1)),
-            default=Value(0),
-            output_field=IntegerField(),
+    return (
+        _newest(queryset)
+        .alias(
+            in_headline=Case(
+                When(in_headline, then=Value(1)),
+                default=Value(0),
+                output_field=IntegerField(),
+            )
         )
-    ).order_by("-in_headline", "-published_at", "-pk")
+        .order_by("-in_headline", "-published_at", "-pk")
+    )
 
 
 # -- The search vector ------------------------------------------------------------
