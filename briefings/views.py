@@ -27,7 +27,13 @@ from taggit.models import Tag
 from .consent import optional_groups, record_decision
 from .models import PREVIEW_LINK_SALT, Article, Author, ConsentMethod, PreviewLink
 from .reads import record_read
-from .search import MAX_QUERY_LENGTH, clean_query, record_search, trending_terms
+from .search import (
+    MAX_QUERY_LENGTH,
+    MAX_RESULTS,
+    clean_query,
+    record_search,
+    trending_terms,
+)
 from .search import results as search_results
 
 
@@ -160,6 +166,7 @@ def search(request):
     context = {
         "query": query,
         "max_length": MAX_QUERY_LENGTH,
+        "max_results": MAX_RESULTS,
         "shortened": len(raw.strip()) > MAX_QUERY_LENGTH,
     }
     if query:

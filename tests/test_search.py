@@ -433,3 +433,18 @@ def test_search_query_ceiling(client, django_assert_max_num_queries, settings, s
     with django_assert_max_num_queries(5):
         response = search(client, "volcano")
     assert len(response.context["results"]) == min(size, 20)
+
+
+def test_many_matches_rank_the_newest(client, monkeypatch):
+    monkeypatch.setattr("briefings.search.MAX_RESULTS", 3)
+    monkeypatch.setattr("briefings.views.MAX_RESULTS", 3)
+    for n in range(5):
+        ArticleFactory(
+            published=True,
+            headline=f"Story {n}",
+            body="A comet passed.",
+            published_at=hours_from_now(-n - 1),
+        )
+    response = search(client, "comet")
+    assert headlines(response) == ["Story 0", "Story 1", "Story 2"]
+    assertContains(response, "here are the best of the newest 3")
