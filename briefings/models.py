@@ -118,6 +118,12 @@ class ArticleQuerySet(models.QuerySet):
         )
 
 
+class ArticleManager(models.Manager.from_queryset(ArticleQuerySet)):
+    def get_queryset(self):
+        # The search vector is the database's alone: pages never load it.
+        return super().get_queryset().defer("search_vector")
+
+
 class Article(models.Model):
     headline = models.CharField(max_length=300)
     slug = models.SlugField(
@@ -185,7 +191,7 @@ class Article(models.Model):
     # authors and tags (C); rewritten whenever any of them changes (search.py).
     search_vector = SearchVectorField(null=True, editable=False)
 
-    objects = ArticleQuerySet.as_manager()
+    objects = ArticleManager()
 
     class Meta:
         ordering = ["-published_at", "-pk"]
