@@ -39,6 +39,7 @@ from .models import (
     Figure,
     PreviewLink,
     RelatedLink,
+    SearchTerm,
     Subscriber,
     SubscriberStatus,
     TagAlias,
@@ -47,6 +48,7 @@ from .models import (
     WorkflowEvent,
 )
 from .readership import bar_chart, hourly_views, most_read
+from .search import TRENDS_DAYS, TRENDS_MIN_SEARCHES
 
 PUBLISH_PERMISSION = "briefings.publish_article"
 WRITER_STATUSES = (ArticleStatus.DRAFT, ArticleStatus.IN_REVIEW)
@@ -59,7 +61,9 @@ for model in (Byline, Figure, RelatedLink, TaggedArticle):
         reversion.register(model)
 if not reversion.is_registered(Article):
     reversion.register(
-        Article, follow=["bylines", "figures", "related_links", "tagged_items"]
+        Article,
+        follow=["bylines", "figures", "related_links", "tagged_items"],
+        exclude=["search_vector"],  # derived; rewritten on every save
     )
 
 
@@ -754,6 +758,56 @@ class AuthorAdmin(admin.ModelAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(SearchTerm)
+class SearchTermAdmin(admin.ModelAdmin):
+    """What readers search for. Hide a term to keep it out of Search Trends."""
+
+    list_display = ["term", "recent_searches", "all_searches", "hidden"]
+    list_editable = ["hidden"]
+    list_filter = ["hidden"]
+    search_fields = ["term"]
+    fields = ["term", "hidden", "recent_searches", "all_searches", "created_at"]
+    readonly_fields = ["term", "recent_searches", "all_searches", "created_at"]
+    actions = ["hide", "show"]
+
+    def get_queryset(self, request):
+        since = timezone.localdate() - timedelta(days=TRENDS_DAYS - 1)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                recent=Sum("days__searches", filter=Q(days__day__gte=since)),
+                total=Sum("days__searches"),
+            )
+        )
+
+    def has_add_permission(self, request):
+        return False  # terms come from readers' searches
+
+    @admin.display(description=f"Searches, last {TRENDS_DAYS} days", ordering="-recent")
+    def recent_searches(self, obj):
+        recent = obj.recent or 0
+        if recent < TRENDS_MIN_SEARCHES:
+            return f"{recent} (too few to show)"
+        return recent
+
+    @admin.display(description="Searches, all time", ordering="-total")
+    def all_searches(self, obj):
+        return obj.total or 0
+
+    @admin.action(description="Hide from Search Trends", permissions=["change"])
+    def hide(self, request, queryset):
+        for term in queryset:  # one by one, so the trends box updates at once
+            term.hidden = True
+            term.save(update_fields=["hidden"])
+
+    @admin.action(description="Show in Search Trends", permissions=["change"])
+    def show(self, request, queryset):
+        for term in queryset:
+            term.hidden = False
+            term.save(update_fields=["hidden"])
 
 
 @admin.register(WorkflowEvent)

@@ -34,6 +34,7 @@ from .models import (
     TaggedArticle,
     tag_key,
 )
+from .search import update_search_vectors
 from .seedfiles import SeedFile
 from .tags import tag_for_key
 
@@ -193,6 +194,8 @@ class Importer:
             article.related_links.all().delete()
             article.tagged_items.all().delete()
         self._write_children(article, parsed, data["tags"])
+        # The children were bulk-created (no signals): index the story now.
+        update_search_vectors([article.pk])
         return ImportResult(source, outcome, headline=article.headline)
 
     def _write_children(self, article, parsed, tag_names):

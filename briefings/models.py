@@ -8,6 +8,7 @@ import posixpath
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -106,6 +107,18 @@ class ArticleQuerySet(models.QuerySet):
         """The published story that once had `old_slug` (one indexed lookup)."""
         return self.published().filter(slug_redirects__old_slug=old_slug).first()
 
+    def for_search(self):
+        """What a search result shows: byline, hero, and captions for the snippet."""
+        return self.prefetch_related(
+            Prefetch("bylines", Byline.objects.select_related("author")), "figures"
+        )
+
+    def search(self, text):
+        """Stories matching `text`, headline matches first (see search.py)."""
+        from .search import search_articles
+
+        return search_articles(self, text)
+
     def for_detail(self):
         """Everything a story page shows, in a fixed number of queries."""
         return self.prefetch_related(
@@ -115,6 +128,12 @@ class ArticleQuerySet(models.QuerySet):
             "corrections",
             Prefetch("related_links", RelatedLink.objects.select_related("story")),
         )
+
+
+class ArticleManager(models.Manager.from_queryset(ArticleQuerySet)):
+    def get_queryset(self):
+        # The search vector is the database's alone: pages never load it.
+        return super().get_queryset().defer("search_vector")
 
 
 class Article(models.Model):
@@ -181,8 +200,11 @@ class Article(models.Model):
         editable=False,
         help_text="The version loadseed last wrote; a later version is an edit.",
     )
+    # PostgreSQL full-text search: headline (A), standfirst (B), body, captions,
+    # authors and tags (C); rewritten whenever any of them changes (search.py).
+    search_vector = SearchVectorField(null=True, editable=False)
 
-    objects = ArticleQuerySet.as_manager()
+    objects = ArticleManager()
 
     class Meta:
         ordering = ["-published_at", "-pk"]
@@ -928,3 +950,40 @@ class CookieDeclaration(models.Model):
 
 # The newsletter's model lives with its logic; importing it registers it here.
 from .newsletter import Subscriber, SubscriberStatus  # noqa: E402, F401
+
+
+class SearchTerm(models.Model):
+    """A normalised search term. Who searched is never stored."""
+
+    term = models.CharField(max_length=100, unique=True)
+    hidden = models.BooleanField(
+        default=False,
+        help_text="Hidden terms never appear in Search Trends, however often searched.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["term"]
+
+    def __str__(self):
+        return self.term
+
+
+class SearchTermDay(models.Model):
+    """How many searches for a term there were on one day."""
+
+    term = models.ForeignKey(SearchTerm, on_delete=models.CASCADE, related_name="days")
+    day = models.DateField()
+    searches = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-day"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["term", "day"], name="unique_search_term_day"
+            )
+        ]
+        indexes = [models.Index(fields=["day"], name="search_term_day_idx")]
+
+    def __str__(self):
+        return f"{self.term} on {self.day}: {self.searches}"

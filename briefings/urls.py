@@ -53,6 +53,7 @@ urlpatterns = [
         name="sitemap-section",
     ),
     path("robots.txt", cached(sitemaps.robots_txt), name="robots"),
+    path("search/", views.search, name="search"),
     path("privacy/", views.PrivacyView.as_view(), name="privacy"),
     path("cookies/", views.CookieSettingsView.as_view(), name="cookie-settings"),
     path("cookies/policy/", views.CookiePolicyView.as_view(), name="cookie-policy"),

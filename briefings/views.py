@@ -6,6 +6,7 @@ from cookie_consent.models import CookieGroup
 from cookie_consent.views import CookieGroupBaseProcessView
 from django.conf import settings
 from django.core import signing
+from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import (
     Http404,
@@ -17,6 +18,7 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -36,6 +38,14 @@ from .models import (
     TagRedirect,
 )
 from .reads import record_read
+from .search import (
+    MAX_QUERY_LENGTH,
+    MAX_RESULTS,
+    clean_query,
+    record_search,
+    trending_terms,
+)
+from .search import results as search_results
 from .seo import absolute, hero_image_url, news_article
 
 
@@ -192,6 +202,37 @@ class CorrectionListView(ListView):
 
     def get_queryset(self):
         return Correction.objects.published().order_by("-made_at", "-pk")
+
+
+def search(request):
+    """Published stories matching ?q=, headline matches first, highlighted.
+
+    Not whole-page cached, so every first-page search is counted for Search
+    Trends; the page is the reader's own (it echoes their query).
+    """
+    raw = request.GET.get("q", "")
+    query = clean_query(raw)
+    context = {
+        "query": query,
+        "max_length": MAX_QUERY_LENGTH,
+        "max_results": MAX_RESULTS,
+        "shortened": len(raw.strip()) > MAX_QUERY_LENGTH,
+    }
+    if query:
+        matches = Article.objects.published().search(query).for_search()
+        paginator = Paginator(matches, 20)
+        page = paginator.get_page(request.GET.get("page"))
+        context.update(page_obj=page, results=search_results(page, query))
+        if request.GET.get("page", "1") == "1":
+            record_search(request, query)
+        if not paginator.count:
+            context["suggestions"] = trending_terms()
+    else:
+        context["suggestions"] = trending_terms()
+    response = render(request, "briefings/search.html", context)
+    response["X-Robots-Tag"] = "noindex"
+    patch_cache_control(response, private=True, max_age=0)
+    return response
 
 
 class PrivacyView(TemplateView):

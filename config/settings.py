@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.sitemaps",
+    "django.contrib.postgres",  # full-text search; harmless on SQLite
     "taggit",
     "cookie_consent",
     "reversion",
@@ -166,6 +167,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Reads are counted in memory and written in batches this often (seconds).
 READS_FLUSH_SECONDS = env_int("BRIEFINGS_READS_FLUSH_SECONDS", 10)
+# Search Trends are worked out at most this often (seconds); searches are
+# counted in memory and written on the reads' schedule.
+SEARCH_TRENDS_CACHE_SECONDS = env_int("BRIEFINGS_SEARCH_TRENDS_SECONDS", 60)
 # What browsers and a CDN may do with a public page (see the README): browsers
 # ask again every time (a cheap 304 when nothing changed), so a story an editor
 # publishes shows at once; a CDN may keep a page a minute, and serve it stale

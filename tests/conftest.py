@@ -4,7 +4,7 @@ import pytest
 from django.apps import apps
 from django.core.cache import cache
 
-from briefings import reads
+from briefings import reads, search
 
 
 @pytest.fixture(autouse=True)
@@ -34,6 +34,7 @@ def _clear_cache():
     yield
     cache.clear()
     reads.discard()
+    search.discard()
 
 
 @pytest.fixture
@@ -46,6 +47,7 @@ def migration_rows(transactional_db):
     migrations = "briefings.migrations"
     for name in (
         "0003_newsroom_groups",
+        "0007_search",
         "0009_corrections_and_hourly_reads",
         "0012_slug_history_and_tag_aliases",
     ):

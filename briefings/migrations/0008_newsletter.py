@@ -38,7 +38,7 @@ def revoke(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("briefings", "0006_body_help_mentions_embeds"),
+        ("briefings", "0007_search"),
     ]
 
     operations = [

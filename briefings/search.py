@@ -1,0 +1,465 @@
+"""Search: the query, its matches on PostgreSQL and SQLite, highlighting, trends.
+
+On PostgreSQL every story carries a weighted search vector (headline A,
+standfirst B, body, figure captions, author names and tag names C) behind a GIN
+index. The signals at the bottom rewrite it in the same transaction as any
+change to the story, its bylines, authors, figures or tags, so it is never
+stale and no cron job is needed. SQLite has no vector: the fallback looks for
+every word (case-insensitively) in the same fields.
+
+Search Trends count searches per normalised term per day, and nothing about
+who searched. Counts are kept in memory and written in batches, like reads.
+"""
+
+import re
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import reduce
+from operator import or_
+
+from django.conf import settings
+from django.contrib.postgres.search import (
+    SearchQuery,
+    SearchRank,
+    SearchVector,
+    SearchVectorField,
+)
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    StringAgg,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.utils import timezone
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString
+
+from .reads import _is_bot
+
+CONFIG = "english"
+MAX_QUERY_LENGTH = 200  # characters searched; longer queries are cut here
+MAX_TERM_LENGTH = 100  # characters of a term stored for Search Trends
+MAX_RESULTS = 500  # the newest matches that are ranked and shown
+MAX_WORDS = 10  # words the SQLite fallback and the highlighter look at
+TRENDS_KEY = "search:trends"
+TRENDS_DAYS = 7
+TRENDS_MIN_SEARCHES = 3
+TRENDS_SIZE = 8
+MAX_PENDING = 1000
+SNIPPET_LENGTH = 240
+
+
+# -- The query ---------------------------------------------------------------
+
+
+def clean_query(raw: str) -> str:
+    """The text we search for: no control characters (NUL included), single
+    spaces, at most MAX_QUERY_LENGTH characters."""
+    text = "".join(ch if ch.isprintable() else " " for ch in raw)
+    return " ".join(text.split())[:MAX_QUERY_LENGTH].strip()
+
+
+def normalise_term(raw: str) -> str:
+    """A query as Search Trends counts it: case-folded, single spaces, bounded."""
+    return " ".join(clean_query(raw).casefold().split())[:MAX_TERM_LENGTH].strip()
+
+
+def query_words(text: str) -> list[str]:
+    """The words a reader is looking for, without websearch's `-excluded` words
+    and its `or` operator; at most MAX_WORDS of them."""
+    words = []
+    for token in text.split():
+        if token.startswith("-"):
+            continue
+        for word in re.findall(r"\w+", token):
+            word = word.casefold()
+            if word != "or" and word not in words:
+                words.append(word)
+    return words[:MAX_WORDS]
+
+
+# -- Matching and ranking -------------------------------------------------------
+
+
+def search_articles(queryset, text):
+    """`queryset` narrowed to stories matching `text`, headline matches first."""
+    if connection.vendor == "postgresql":
+        query = SearchQuery(text, search_type="websearch", config=CONFIG)
+        headline_vector = Func(
+            F("search_vector"),
+            Value("{a}"),
+            function="ts_filter",
+            output_field=SearchVectorField(),
+        )
+        return (
+            _newest(queryset.filter(search_vector=query))
+            .alias(headline_vector=headline_vector)
+            .alias(
+                in_headline=Case(
+                    When(headline_vector=query, then=Value(1)),
+                    default=Value(0),
+                    output_field=IntegerField(),
+                ),
+                rank=SearchRank(F("search_vector"), query),
+            )
+            .order_by("-in_headline", "-rank", "-published_at", "-pk")
+        )
+    return _fallback(queryset, query_words(text))
+
+
+def _newest(matches):
+    """The newest MAX_RESULTS of `matches`, as a plain queryset to rank.
+
+    Ranking reads each match's whole vector; a word in every story would make
+    that a read of the whole table. Bounding the set keeps every query fast,
+    and a reader never pages past the first few dozen results anyway.
+    """
+    newest = matches.order_by("-published_at", "-pk").values("pk")[:MAX_RESULTS]
+    return matches.model.objects.filter(pk__in=Subquery(newest))
+
+
+def _fallback(queryset, words):
+    """SQLite: every word somewhere in the story; headline matches first."""
+    from .models import Byline, Figure, TaggedArticle
+
+    if not words:
+        return queryset.none()
+    for word in words:
+        queryset = queryset.filter(
+            Q(headline__icontains=word)
+            | Q(standfirst__icontains=word)
+            | Q(body__icontains=word)
+            | Exists(
+                Figure.objects.filter(article=OuterRef("pk"), caption__icontains=word)
+            )
+            | Exists(
+                Byline.objects.filter(
+                    article=OuterRef("pk"), author__name__icontains=word
+                )
+            )
+            | Exists(
+                TaggedArticle.objects.filter(
+                    content_object=OuterRef("pk"), tag__name__icontains=word
+                )
+            )
+        )
+    in_headline = reduce(or_, (Q(headline__icontains=word) for word in words))
+    return (
+        _newest(queryset)
+        .alias(
+            in_headline=Case(
+                When(in_headline, then=Value(1)),
+                default=Value(0),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("-in_headline", "-published_at", "-pk")
+    )
+
+
+# -- The search vector ------------------------------------------------------------
+
+
+def _joined(queryset, key, field):
+    """One story's `field` values from `queryset`, joined by spaces."""
+    return Subquery(
+        queryset.filter(**{key: OuterRef("pk")})
+        .order_by()
+        .values(key)
+        .annotate(text=StringAgg(field, Value(" ")))
+        .values("text")
+    )
+
+
+def search_vector():
+    """The weighted vector of a story, as an expression over its own row."""
+    from .models import Byline, Figure, TaggedArticle
+
+    return (
+        SearchVector("headline", weight="A", config=CONFIG)
+        + SearchVector("standfirst", weight="B", config=CONFIG)
+        + SearchVector(
+            "body",
+            _joined(Figure.objects, "article", "caption"),
+            _joined(Byline.objects, "article", "author__name"),
+            _joined(TaggedArticle.objects, "content_object", "tag__name"),
+            weight="C",
+            config=CONFIG,
+        )
+    )
+
+
+def update_search_vectors(articles) -> None:
+    """Rewrite the vectors of `articles` (a queryset or a list of ids): one
+    UPDATE. Nothing to do on SQLite."""
+    from .models import Article
+
+    if connection.vendor != "postgresql":
+        return
+    if not hasattr(articles, "query"):
+        articles = Article.objects.filter(pk__in=list(articles))
+    articles.order_by().update(search_vector=search_vector())
+
+
+def _article_changed(sender, instance, raw=False, **kwargs):
+    if not raw:
+        update_search_vectors([instance.pk])
+
+
+def _child_changed(sender, instance, raw=False, **kwargs):
+    if not raw:
+        update_search_vectors([instance.article_id])
+
+
+def _tagging_changed(sender, instance, raw=False, **kwargs):
+    if not raw:
+        update_search_vectors([instance.content_object_id])
+
+
+def _author_changed(sender, instance, raw=False, **kwargs):
+    from .models import Article
+
+    if not raw and connection.vendor == "postgresql":
+        update_search_vectors(
+            Article.objects.filter(
+                pk__in=instance.bylines.values("article_id").order_by()
+            )
+        )
+
+
+def _tag_changed(sender, instance, raw=False, **kwargs):
+    from .models import Article, TaggedArticle
+
+    if not raw and connection.vendor == "postgresql":
+        tagged = TaggedArticle.objects.filter(tag=instance).order_by()
+        update_search_vectors(
+            Article.objects.filter(pk__in=tagged.values("content_object_id"))
+        )
+
+
+def _tags_changed(sender, instance, action, reverse, pk_set, **kwargs):
+    from .models import Article
+
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    if not reverse and isinstance(instance, Article):
+        update_search_vectors([instance.pk])
+    elif reverse and pk_set:
+        update_search_vectors(pk_set)
+
+
+def connect_signals():
+    from taggit.models import Tag
+
+    from .models import Article, Author, Byline, Figure, SearchTerm, TaggedArticle
+
+    post_save.connect(forget_trends, sender=SearchTerm, dispatch_uid="search-term")
+    post_delete.connect(forget_trends, sender=SearchTerm, dispatch_uid="search-d-term")
+    post_save.connect(_article_changed, sender=Article, dispatch_uid="search-article")
+    for model, handler in (
+        (Byline, _child_changed),
+        (Figure, _child_changed),
+        (TaggedArticle, _tagging_changed),
+    ):
+        post_save.connect(handler, sender=model, dispatch_uid=f"search-{model}")
+        post_delete.connect(handler, sender=model, dispatch_uid=f"search-d-{model}")
+    post_save.connect(_author_changed, sender=Author, dispatch_uid="search-author")
+    post_save.connect(_tag_changed, sender=Tag, dispatch_uid="search-tag")
+    m2m_changed.connect(
+        _tags_changed, sender=TaggedArticle, dispatch_uid="search-tags-m2m"
+    )
+
+
+# -- Highlighting -------------------------------------------------------------------
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def highlighter(words):
+    """A pattern for the words and their simple variants ("talks": "talking")."""
+    stems = sorted({_stem(word) for word in words}, key=len, reverse=True)
+    if not stems:
+        return None
+    alternatives = "|".join(re.escape(stem) for stem in stems)
+    return re.compile(rf"\b(?:{alternatives})\w*", re.IGNORECASE)
+
+
+def highlight(text: str, pattern) -> SafeString:
+    """`text` escaped, with each match wrapped in <mark>."""
+    html = escape("")
+    position = 0
+    for match in pattern.finditer(text) if pattern else ():
+        html = format_html(
+            "{}{}<mark>{}</mark>", html, text[position : match.start()], match.group()
+        )
+        position = match.end()
+    return format_html("{}{}", html, text[position:])
+
+
+_MARKUP = [
+    (re.compile(r"^\[figure \d+\]$", re.MULTILINE | re.IGNORECASE), ""),
+    (re.compile(r"^\s*(?:#+|>|[-*+]|\d+[.)])\s+", re.MULTILINE), ""),
+    (re.compile(r"\[([^\]]*)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"\*+"), ""),
+]
+
+
+def plain_text(body: str) -> str:
+    """The body's words without its Markdown markup, on one line."""
+    for pattern, replacement in _MARKUP:
+        body = pattern.sub(replacement, body)
+    return " ".join(body.split())
+
+
+def _window(text: str, start: int) -> str:
+    """About SNIPPET_LENGTH characters of `text` around `start`, on word breaks."""
+    begin = max(0, start - SNIPPET_LENGTH // 3)
+    if begin:
+        space = text.find(" ", begin)
+        begin = space + 1 if 0 <= space < start else begin
+    end = begin + SNIPPET_LENGTH
+    if end < len(text):
+        space = text.rfind(" ", begin, end)
+        end = space if space > start else end
+    return (
+        ("… " if begin else "")
+        + text[begin:end].strip()
+        + (" …" if end < len(text) else "")
+    )
+
+
+def snippet(article, pattern) -> SafeString:
+    """A short passage of the story where the words appear, highlighted."""
+    captions = [figure.caption for figure in article.figures.all()]
+    texts = [article.standfirst, plain_text(article.body), *captions]
+    for text in texts:
+        match = pattern.search(text) if pattern and text else None
+        if match:
+            return highlight(_window(text, match.start()), pattern)
+    first = next((text for text in texts if text), "")
+    return highlight(_window(first, 0), pattern)
+
+
+@dataclass(frozen=True)
+class Result:
+    article: object
+    headline: SafeString
+    snippet: SafeString
+
+
+def results(articles, text):
+    """Search results for a page of `articles`: highlighted headline and snippet."""
+    pattern = highlighter(query_words(text))
+    return [
+        Result(article, highlight(article.headline, pattern), snippet(article, pattern))
+        for article in articles
+    ]
+
+
+# -- Search Trends -----------------------------------------------------------------
+
+_lock = threading.Lock()
+_pending: Counter = Counter()
+_last_flush = time.monotonic()
+
+
+def record_search(request, text: str) -> None:
+    """Count one search for `text` (not from bots that say so; nothing about
+    the reader is kept)."""
+    global _last_flush
+    term = normalise_term(text)
+    if not term or _is_bot(request):
+        return
+    with _lock:
+        _pending[(term, timezone.localdate())] += 1
+        due = (
+            time.monotonic() - _last_flush >= settings.READS_FLUSH_SECONDS
+            or len(_pending) >= MAX_PENDING
+        )
+    if due:
+        flush()
+
+
+def flush() -> None:
+    """Write the counted searches: two statements, whatever the count."""
+    from .models import SearchTerm, SearchTermDay
+
+    global _last_flush
+    with _lock:
+        pending = dict(_pending)
+        _pending.clear()
+        _last_flush = time.monotonic()
+    if not pending:
+        return
+    ops = connection.ops
+    now = ops.adapt_datetimefield_value(timezone.now())
+    terms = SearchTerm._meta.db_table
+    days = SearchTermDay._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {terms} (term, hidden, created_at) VALUES (%s, %s, %s) "
+            "ON CONFLICT (term) DO NOTHING",
+            [(term, False, now) for term in sorted({term for term, _ in pending})],
+        )
+        cursor.executemany(
+            f"INSERT INTO {days} (term_id, day, searches) "
+            f"SELECT id, %s, %s FROM {terms} WHERE term = %s "
+            "ON CONFLICT (term_id, day) "
+            f"DO UPDATE SET searches = {days}.searches + EXCLUDED.searches",
+            [
+                (ops.adapt_datefield_value(day), count, term)
+                for (term, day), count in sorted(pending.items())
+            ],
+        )
+
+
+def discard() -> None:
+    """Forget searches not yet written (tests, whose rows are rolled back)."""
+    with _lock:
+        _pending.clear()
+
+
+def trending_terms() -> list[str]:
+    """The most searched visible terms of the last TRENDS_DAYS days, each
+    searched at least TRENDS_MIN_SEARCHES times; cached briefly."""
+    from .models import SearchTerm
+
+    terms = cache.get(TRENDS_KEY)
+    if terms is None:
+        since = timezone.localdate() - timedelta(days=TRENDS_DAYS - 1)
+        terms = list(
+            SearchTerm.objects.filter(hidden=False, days__day__gte=since)
+            .annotate(total=Sum("days__searches"))
+            .filter(total__gte=TRENDS_MIN_SEARCHES)
+            .order_by("-total", "term")
+            .values_list("term", flat=True)[:TRENDS_SIZE]
+        )
+        cache.set(TRENDS_KEY, terms, settings.SEARCH_TRENDS_CACHE_SECONDS)
+    return terms
+
+
+def forget_trends(**kwargs) -> None:
+    """An editor hid or showed a term: the box changes on the next page."""
+    from .pagecache import bump_version
+
+    cache.delete(TRENDS_KEY)
+    bump_version()

@@ -1,0 +1,11 @@
+from django import template
+
+from ..search import trending_terms
+
+register = template.Library()
+
+
+@register.simple_tag
+def search_trends():
+    """The Search Trends terms (cached; the same for every reader)."""
+    return trending_terms()
