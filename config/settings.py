@@ -72,6 +72,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # ETag on every page and "304 Not Modified" for a matching If-None-Match.
     "django.middleware.http.ConditionalGetMiddleware",
+    # Serves cached public pages before everything below runs (briefings/pagecache.py).
+    "briefings.pagecache.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -80,7 +82,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # Deletes the cookies of any group the reader has not accepted.
-    "cookie_consent.middleware.CleanCookiesMiddleware",
+    "briefings.consent.CleanCookiesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
