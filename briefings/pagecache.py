@@ -31,7 +31,11 @@ from django.db.models import Min
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpResponse
 from django.utils import timezone
-from django.utils.cache import patch_cache_control, patch_vary_headers, set_response_etag
+from django.utils.cache import (
+    patch_cache_control,
+    patch_vary_headers,
+    set_response_etag,
+)
 
 from .consent import get_state
 
@@ -69,8 +73,8 @@ def _version_and(key=None):
     One cache round trip in the common case: the version, the time the next
     scheduled story goes live and the page are asked for together.
     """
-    keys = [VERSION_KEY, NEXT_LIVE_KEY] if key is None else [VERSION_KEY, NEXT_LIVE_KEY, key]
-    values = cache.get_many(keys)
+    keys = [VERSION_KEY, NEXT_LIVE_KEY]
+    values = cache.get_many(keys if key is None else [*keys, key])
     if NEXT_LIVE_KEY not in values:
         # Asked once per content change, not once per page.
         cache.set(NEXT_LIVE_KEY, _next_live(), None)
@@ -164,11 +168,7 @@ class PageCacheMiddleware:
 
     def __call__(self, request):
         timeout = settings.PAGE_CACHE_SECONDS
-        if (
-            not timeout
-            or request.method not in ("GET", "HEAD")
-            or _is_staff(request)
-        ):
+        if not timeout or request.method not in ("GET", "HEAD") or _is_staff(request):
             return self.get_response(request)
         key = page_key(request)
         version, entry = _version_and(key)

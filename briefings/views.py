@@ -44,7 +44,10 @@ class ArticleDetailView(DetailView):
     count_reads = True
 
     def get_queryset(self):
-        return Article.objects.published().for_detail()
+        return Article.objects.published()
+
+    def get_object(self, queryset=None):
+        return super().get_object(queryset).with_detail()
 
     def get(self, request, *args, **kwargs):
         response = super().get(request, *args, **kwargs)
@@ -76,12 +79,13 @@ class ArticlePreviewView(PreviewMixin, ArticleDetailView):
     extra_context = {"preview": True}
 
     def get_object(self, queryset=None):
-        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        story = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        return story.with_detail()
 
     def get_queryset(self):
         user = self.request.user
         if user.is_active and user.is_staff and user.has_perm("briefings.view_article"):
-            return Article.objects.for_detail()
+            return Article.objects.all()
         return Article.objects.none()
 
 
@@ -99,7 +103,7 @@ class SharedPreviewView(PreviewMixin, ArticleDetailView):
         link = PreviewLink.objects.active().filter(key=key).first()
         if link is None:
             raise Http404("This preview link has expired or was revoked.")
-        return get_object_or_404(Article.objects.for_detail(), pk=link.article_id)
+        return get_object_or_404(Article, pk=link.article_id).with_detail()
 
 
 class TagDetailView(PublishedArticlesMixin, ListView):
