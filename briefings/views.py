@@ -31,7 +31,14 @@ class PublishedArticlesMixin:
     paginate_by = 20
 
     def get_queryset(self):
-        return Article.objects.published().for_listing()
+        return Article.objects.published()
+
+    def paginate_queryset(self, queryset, page_size):
+        paginator, page, stories, is_paginated = super().paginate_queryset(
+            queryset, page_size
+        )
+        page.object_list = stories = stories.as_cards()  # only this page's stories
+        return paginator, page, stories, is_paginated
 
 
 class HomeView(PublishedArticlesMixin, ListView):

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from pytest_django.asserts import assertContains
 
-from briefings.models import Article, StoryDay
+from briefings.models import Article, FigurePlace, StoryDay
 from tests.factories import (
     ArticleFactory,
     AuthorFactory,
@@ -224,3 +224,23 @@ def test_a_related_link_to_a_story_follows_that_story(client, story):
     assertContains(response, f'<a href="{namesake.get_absolute_url()}">Earlier talks')
     assertContains(response, f'<a href="{story.get_absolute_url()}">This story itself')
     assert "Nowhere" not in response.content.decode()
+
+
+def test_as_cards_loads_what_for_listing_loads(django_assert_num_queries):
+    for n in range(3):
+        story = ArticleFactory(published=True)
+        for _ in range(n):
+            BylineFactory(article=story)
+        if n:
+            FigureFactory(article=story, place=FigurePlace.HERO)
+        FigureFactory(article=story, place=FigurePlace.BODY)
+    expected = list(Article.objects.published().for_listing())
+    with django_assert_num_queries(3):
+        cards = Article.objects.published().as_cards()
+    with django_assert_num_queries(0):
+        assert [c.pk for c in cards] == [e.pk for e in expected]
+        for card, story in zip(cards, expected, strict=True):
+            assert card.byline_authors == story.byline_authors
+            assert card.hero == story.hero
+            assert card.hero is None or card.hero.place == FigurePlace.HERO
+    assert Article.objects.none().as_cards() == []
