@@ -431,6 +431,11 @@ class Figure(models.Model):
         help_text="Photographer and agency, e.g. Tigran Mehrabyan/PAN Photo/Reuters.",
     )
     image = models.ImageField(upload_to="figures/%Y/%m/", blank=True)
+    # Read when an image is saved (save()), so a page never opens the file to
+    # size it. Not ImageField's width_field: that reads a missing file's size
+    # again on every load of the row, and fails.
+    image_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    image_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
     alt_text = models.CharField(
         max_length=300,
         blank=True,
@@ -457,6 +462,22 @@ class Figure(models.Model):
 
     def __str__(self):
         return self.caption[:80] or f"Figure {self.pk}"
+
+    def save(self, *args, **kwargs):
+        if not self.image:
+            self.image_width = self.image_height = None
+        elif not self.image._committed or self.image_width is None:
+            try:  # a new upload, or a size never read
+                self.image_width, self.image_height = (
+                    self.image.width,
+                    self.image.height,
+                )
+            except (OSError, ValueError):  # missing or unreadable: no size
+                self.image_width = self.image_height = None
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "image" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "image_width", "image_height"}
+        super().save(*args, **kwargs)
 
     def clean(self):
         if self.image and not self.alt_text.strip():

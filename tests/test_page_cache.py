@@ -244,3 +244,18 @@ def test_as_cards_loads_what_for_listing_loads(django_assert_num_queries):
             assert card.hero == story.hero
             assert card.hero is None or card.hero.place == FigurePlace.HERO
     assert Article.objects.none().as_cards() == []
+
+
+def test_a_figure_is_sized_from_the_database_not_its_file(client, settings, tmp_path):
+    from tests.test_models import _png
+
+    settings.MEDIA_ROOT = tmp_path
+    story = ArticleFactory(published=True, body="Text.")
+    figure = FigureFactory(article=story, image=_png(), alt_text="A pixel")
+    assert (figure.image_width, figure.image_height) == (1, 1)
+    figure.image.storage.delete(figure.image.name)  # a page must not need it
+    response = client.get(story.get_absolute_url())
+    assertContains(response, 'alt="A pixel" width="1" height="1"')
+    figure.image = ""
+    figure.save()
+    assert (figure.image_width, figure.image_height) == (None, None)
