@@ -1,28 +1,47 @@
 """Whole-page caching of public pages for anonymous readers.
 
-A cached page is keyed on the URL, the reader's consent state (so readers who
-decided differently never share a page, and nothing identifies a reader) and a
-content version. Any save or delete of content bumps the version, and so does
-the moment a scheduled story goes live: no page is ever served stale, and no
-key is deleted one by one. Signed-in staff are never served, nor stored, from
-this cache.
+A cached page is keyed on the page's address (scheme, host, path and query) and
+the reader's consent state (so readers who decided differently never share a
+page, and nothing identifies a reader), and stored with the content version it
+was made from. Any save or delete of content bumps the version, and so does the
+moment a scheduled story goes live: a page of an older version is never served,
+and no key is deleted one by one. Signed-in staff are never served, nor stored,
+from this cache.
+
+Two parts work together:
+
+- `cache_public_page`, on a view, marks its answers as shareable (public
+  Cache-Control, Vary: Cookie) and, for staff, as private. Only pages so marked
+  are ever stored.
+- `PageCacheMiddleware`, placed right after ConditionalGetMiddleware, serves hits
+  before the session, CSRF, auth, messages, CSP and cookie-consent middleware run,
+  and stores misses after they have run, with every header they added (CSP,
+  X-Frame-Options, Vary, Cache-Control, ETag...). A hit is the stored response:
+  same body, same headers; only X-Page-Cache says "hit" instead of "miss".
 """
 
 import hashlib
 from functools import wraps
 
+from cookie_consent.middleware import CleanCookiesMiddleware
+from cookie_consent.util import is_cookie_consent_enabled
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Min
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpResponse
 from django.utils import timezone
-from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.cache import (
+    patch_cache_control,
+    patch_vary_headers,
+    set_response_etag,
+)
 
 from .consent import get_state
 
 VERSION_KEY = "pages:version"
 NEXT_LIVE_KEY = "pages:next-live"
+MARK = "X-Page-Cache"
 
 
 def bump_version(**kwargs):
@@ -48,19 +67,40 @@ def _next_live():
     return upcoming.timestamp() if upcoming else 0
 
 
-def current_version() -> int:
-    values = cache.get_many([VERSION_KEY, NEXT_LIVE_KEY])
+def _version_and(key=None):
+    """The current content version, and the cached value of `key` (or None).
+
+    One cache round trip in the common case: the version, the time the next
+    scheduled story goes live and the page are asked for together.
+    """
+    keys = [VERSION_KEY, NEXT_LIVE_KEY]
+    values = cache.get_many(keys if key is None else [*keys, key])
     if NEXT_LIVE_KEY not in values:
         # Asked once per content change, not once per page.
         cache.set(NEXT_LIVE_KEY, _next_live(), None)
     elif values[NEXT_LIVE_KEY] and timezone.now().timestamp() >= values[NEXT_LIVE_KEY]:
         # A scheduled story has just gone live: every page may show it.
         bump_version()
-        return current_version()
+        return current_version(), None
     if VERSION_KEY not in values:
         cache.add(VERSION_KEY, 1, None)
-        return cache.get(VERSION_KEY, 1)
-    return values[VERSION_KEY]
+        return cache.get(VERSION_KEY, 1), None
+    return values[VERSION_KEY], values.get(key)
+
+
+def current_version() -> int:
+    return _version_and()[0]
+
+
+def page_key(request) -> str:
+    """Where a page is kept: its address and the reader's consent state.
+
+    `get_host()` also refuses a Host header not in ALLOWED_HOSTS (400), as
+    CommonMiddleware would, before anything is served.
+    """
+    url = f"{request.scheme}://{request.get_host()}{request.get_full_path()}"
+    digest = hashlib.sha256(url.encode()).hexdigest()  # any URL makes a valid key
+    return f"pages:{get_state(request).cache_key}:{digest}"
 
 
 def _public(response):
@@ -71,49 +111,96 @@ def _public(response):
     return response
 
 
+def _private(response):
+    """A response carrying one reader's cookie: no browser or CDN shares it."""
+    response.headers.pop("CDN-Cache-Control", None)
+    response["Cache-Control"] = "private"
+    return response
+
+
+def _is_staff(request):
+    # Staff sign in, so they carry a session cookie; readers never get one.
+    return settings.SESSION_COOKIE_NAME in request.COOKIES
+
+
 def cache_public_page(view):
-    """Serve anonymous GETs from the cache; store cacheable answers."""
+    """Mark a view's answers to anonymous readers as public and cacheable.
+
+    PageCacheMiddleware stores only responses so marked. Staff get a private,
+    never-cached page; an error, or a page that sets a cookie of this reader's,
+    is private too.
+    """
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
         if request.method not in ("GET", "HEAD"):
-            return view(request, *args, **kwargs)
-        if settings.SESSION_COOKIE_NAME in request.COOKIES:
+            return response
+        if _is_staff(request):
             # Staff: never from the cache, never into it, never kept by a CDN.
-            response = view(request, *args, **kwargs)
             patch_cache_control(response, private=True, no_cache=True)
             patch_vary_headers(response, ["Cookie"])
             return response
-        timeout = settings.PAGE_CACHE_SECONDS
-        path = hashlib.sha256(request.get_full_path().encode()).hexdigest()
-        key = f"pages:{current_version()}:{get_state(request).cache_key}:{path}"
-        hit = cache.get(key) if timeout else None
-        if hit is not None:
-            content, content_type, on_hit = hit
-            response = HttpResponse(content, content_type=content_type)
-            if on_hit:
-                on_hit[0](request, response, *on_hit[1:])
-            response["X-Page-Cache"] = "hit"
-            if response.cookies:  # e.g. a new analytics id: this reader's alone
-                patch_cache_control(response, private=True)
-                return response
-            return _public(response)
-        response = view(request, *args, **kwargs)
         if hasattr(response, "render") and callable(response.render):
             response = response.render()
         if response.status_code != 200 or response.cookies:
             # An error, or a cookie of this reader's: nothing to share.
             patch_cache_control(response, private=True)
             return response
-        if timeout:
-            on_hit = getattr(response, "on_cache_hit", None)
-            cache.set(
-                key, (response.content, response["Content-Type"], on_hit), timeout
-            )
-        response["X-Page-Cache"] = "miss"
+        response.page_cacheable = True
+        response[MARK] = "miss"
         return _public(response)
 
     return wrapped
+
+
+def _clean_cookies(request, response):
+    """What CleanCookiesMiddleware does, for a hit that skipped it."""
+    if request.COOKIES and is_cookie_consent_enabled(request):
+        CleanCookiesMiddleware(None).process_response(request, response)
+
+
+class PageCacheMiddleware:
+    """Serve cached public pages early; store the pages views marked cacheable."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        timeout = settings.PAGE_CACHE_SECONDS
+        if not timeout or request.method not in ("GET", "HEAD") or _is_staff(request):
+            return self.get_response(request)
+        key = page_key(request)
+        version, entry = _version_and(key)
+        if entry is not None and entry[0] == version:
+            return self._hit(request, entry)
+        response = self.get_response(request)
+        if (
+            getattr(response, "page_cacheable", False)
+            and request.method == "GET"
+            and response.status_code == 200
+        ):
+            if response.cookies:  # e.g. one set by a middleware: this reader's
+                return _private(response)
+            if not response.has_header("ETag"):
+                set_response_etag(response)  # stored, so a hit need not hash again
+            headers = [(k, v) for k, v in response.items() if k != MARK]
+            on_hit = getattr(response, "on_cache_hit", None)
+            cache.set(key, (version, response.content, headers, on_hit), timeout)
+        return response
+
+    def _hit(self, request, entry):
+        _, content, headers, on_hit = entry
+        response = HttpResponse(content)
+        for name, value in headers:
+            response[name] = value
+        response[MARK] = "hit"
+        if on_hit:
+            on_hit[0](request, response, *on_hit[1:])
+        _clean_cookies(request, response)
+        if response.cookies:  # e.g. a new analytics id: this reader's alone
+            return _private(response)
+        return response
 
 
 def _connect():

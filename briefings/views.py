@@ -53,7 +53,14 @@ class PublishedArticlesMixin:
     paginate_by = 20
 
     def get_queryset(self):
-        return Article.objects.published().for_listing()
+        return Article.objects.published()
+
+    def paginate_queryset(self, queryset, page_size):
+        paginator, page, stories, is_paginated = super().paginate_queryset(
+            queryset, page_size
+        )
+        page.object_list = stories = stories.as_cards()  # only this page's stories
+        return paginator, page, stories, is_paginated
 
 
 class HomeView(PublishedArticlesMixin, ListView):
@@ -66,7 +73,10 @@ class ArticleDetailView(DetailView):
     count_reads = True
 
     def get_queryset(self):
-        return Article.objects.published().for_detail()
+        return Article.objects.published()
+
+    def get_object(self, queryset=None):
+        return super().get_object(queryset).with_detail()
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
@@ -113,12 +123,13 @@ class ArticlePreviewView(PreviewMixin, ArticleDetailView):
     extra_context = {"preview": True}
 
     def get_object(self, queryset=None):
-        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        story = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        return story.with_detail()
 
     def get_queryset(self):
         user = self.request.user
         if user.is_active and user.is_staff and user.has_perm("briefings.view_article"):
-            return Article.objects.for_detail()
+            return Article.objects.all()
         return Article.objects.none()
 
 
@@ -136,7 +147,7 @@ class SharedPreviewView(PreviewMixin, ArticleDetailView):
         link = PreviewLink.objects.active().filter(key=key).first()
         if link is None:
             raise Http404("This preview link has expired or was revoked.")
-        return get_object_or_404(Article.objects.for_detail(), pk=link.article_id)
+        return get_object_or_404(Article, pk=link.article_id).with_detail()
 
 
 class TagDetailView(PublishedArticlesMixin, ListView):

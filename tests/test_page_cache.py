@@ -1,0 +1,264 @@
+"""The page cache served from its middleware: a hit is the miss, byte for byte.
+
+Hits are answered before the session, CSRF, auth, messages, CSP and cookie
+consent middleware run, so they must carry the headers those layers added to
+the miss, and must still never reach staff, mix consent states, skip counting a
+read or serve a Host the site does not answer to.
+"""
+
+from datetime import UTC, datetime
+
+import pytest
+from django.contrib.auth.models import User
+from django.template import engines
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from pytest_django.asserts import assertContains
+
+from briefings.models import Article, FigurePlace, StoryDay
+from tests.factories import (
+    ArticleFactory,
+    AuthorFactory,
+    BylineFactory,
+    CorrectionFactory,
+    FigureFactory,
+    RelatedLinkFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+SAME_ORIGIN = {"Origin": "http://testserver"}
+
+
+def choose(client, choice):
+    client.post(reverse("briefings:consent"), {"choice": choice}, headers=SAME_ORIGIN)
+
+
+@pytest.fixture
+def story():
+    story = ArticleFactory(published=True, headline="Talks resume")
+    BylineFactory(article=story)
+    story.tags.add("Armenia")
+    return story
+
+
+def pages(story):
+    tag = story.tags.get()
+    return [
+        reverse("briefings:home"),
+        story.get_absolute_url(),
+        reverse("briefings:tag-detail", args=[tag.slug]),
+        reverse("briefings:tag-list"),
+        story.byline_authors[0].get_absolute_url(),
+    ]
+
+
+def test_a_hit_is_the_same_response_as_the_miss(client, story):
+    for url in pages(story):
+        miss = client.get(url)
+        hit = client.get(url)
+        assert (miss["X-Page-Cache"], hit["X-Page-Cache"]) == ("miss", "hit"), url
+        assert hit.content == miss.content
+        headers = {k: v for k, v in miss.items() if k != "X-Page-Cache"}
+        assert {k: v for k, v in hit.items() if k != "X-Page-Cache"} == headers
+        # The security headers that middleware after the cache adds are there.
+        assert "script-src 'self'" in hit["Content-Security-Policy"]
+        assert hit["X-Frame-Options"] == "DENY"
+        assert hit["Referrer-Policy"] == "same-origin"
+        assert "Cookie" in hit["Vary"]
+        assert hit["ETag"] == miss["ETag"]
+        assert not hit.cookies
+
+
+def test_a_hit_answers_a_conditional_request_with_304(client, story):
+    url = story.get_absolute_url()
+    etag = client.get(url)["ETag"]
+    assert client.get(url)["X-Page-Cache"] == "hit"
+    again = client.get(url, headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+
+
+def test_staff_are_never_served_nor_stored(story):
+    url = story.get_absolute_url()
+    staff = Client()
+    staff.force_login(User.objects.create_superuser("ed", password="long-pass-1234"))
+    first = staff.get(url)  # staff first: nothing of theirs may be stored
+    assert "X-Page-Cache" not in first
+    assert Client().get(url)["X-Page-Cache"] == "miss"
+    assert Client().get(url)["X-Page-Cache"] == "hit"
+    again = staff.get(url)
+    assert "X-Page-Cache" not in again
+    assert "private" in again["Cache-Control"] and "no-cache" in again["Cache-Control"]
+
+
+def test_consent_states_never_share_a_stored_page(story):
+    url = story.get_absolute_url()
+    undecided, accepting, rejecting = Client(), Client(), Client()
+    accepting.post(
+        reverse("briefings:consent"), {"choice": "accept_all"}, headers=SAME_ORIGIN
+    )
+    rejecting.post(
+        reverse("briefings:consent"), {"choice": "reject_all"}, headers=SAME_ORIGIN
+    )
+    assert undecided.get(url)["X-Page-Cache"] == "miss"
+    # Each other state is a miss the first time, though a page is stored.
+    accepting.get(url)  # sets the analytics id: private, not stored
+    assert accepting.get(url)["X-Page-Cache"] == "miss"
+    assert rejecting.get(url)["X-Page-Cache"] == "miss"
+    assert 'id="consent-banner"' in undecided.get(url).content.decode()
+    for reader in (accepting, rejecting):
+        response = reader.get(url)
+        assert response["X-Page-Cache"] == "hit"
+        assert 'id="consent-banner"' not in response.content.decode()
+
+
+def test_every_hit_counts_a_read(settings, story):
+    settings.READS_FLUSH_SECONDS = 0
+    url = story.get_absolute_url()
+    for _ in range(3):
+        Client().get(url)
+    assert StoryDay.objects.get(article=story).views == 3
+
+
+def test_a_hit_deletes_cookies_of_groups_the_reader_declined(story):
+    """What the cookie-consent middleware does on a miss, a hit does too."""
+    url = story.get_absolute_url()
+    reader = Client()
+    reader.post(
+        reverse("briefings:consent"), {"choice": "reject_all"}, headers=SAME_ORIGIN
+    )
+    reader.get(url)
+    assert reader.get(url)["X-Page-Cache"] == "hit"
+    reader.cookies["vuid"] = "set-by-vimeo"  # an Embeds cookie, declined
+    response = reader.get(url)
+    assert response["X-Page-Cache"] == "hit"
+    assert response.cookies["vuid"]["max-age"] == 0
+    assert response["Cache-Control"] == "private"
+    assert "CDN-Cache-Control" not in response
+
+
+def test_pages_for_another_host_are_refused_not_served(client, settings, story):
+    settings.ALLOWED_HOSTS = ["testserver", "www.example.org"]
+    url = story.get_absolute_url()
+    client.get(url)
+    assert client.get(url)["X-Page-Cache"] == "hit"
+    other = client.get(url, headers={"Host": "www.example.org"})
+    assert other["X-Page-Cache"] == "miss"  # each host has its own copy
+    # ...whose absolute links still name the configured site, not the Host.
+    assertContains(other, f'<link rel="canonical" href="{settings.SITE_URL}/stories/')
+    assert client.get(url, headers={"Host": "evil.example"}).status_code == 400
+
+
+def test_a_page_stored_before_an_edit_is_never_served_after_it(client, story):
+    url = story.get_absolute_url()
+    client.get(url)
+    Article.objects.filter(pk=story.pk).update(headline="Quietly changed")
+    assert client.get(url)["X-Page-Cache"] == "hit"  # no signal: still cached
+    AuthorFactory()  # any content save bumps the version
+    response = client.get(url)
+    assert response["X-Page-Cache"] == "miss"
+    assertContains(response, "Quietly changed")
+
+
+def test_pages_not_marked_cacheable_are_never_stored(client):
+    for _ in range(2):
+        response = client.get(reverse("briefings:privacy"))
+        assert "X-Page-Cache" not in response
+
+
+# --- The uncached render path -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "zone", ["UTC", "Europe/London", "Asia/Kolkata", "America/St_Johns"]
+)
+def test_story_time_writes_what_the_date_filters_wrote(settings, zone):
+    settings.TIME_ZONE = zone
+    engine = engines["django"]
+    before = engine.from_string(
+        '<time datetime="{{ t|date:\'c\' }}">{{ t|date:"H:i, d-M-Y" }}</time>'
+    )
+    after = engine.from_string("{% load story_time %}{{ t|story_time }}")
+    with timezone.override(zone):
+        for moment in [
+            datetime(2024, 1, 5, 0, 3, tzinfo=UTC),
+            datetime(2023, 6, 30, 23, 59, 59, 123456, tzinfo=UTC),
+            datetime(999, 12, 31, 12, 0, tzinfo=UTC),
+        ]:
+            assert after.render({"t": moment}) == before.render({"t": moment})
+    assert after.render({"t": None}) == ""
+
+
+def test_with_detail_loads_the_same_rows_as_for_detail(
+    django_assert_num_queries, story
+):
+    BylineFactory(article=story)
+    FigureFactory(article=story, position=2)
+    FigureFactory(article=story, position=1)
+    RelatedLinkFactory(article=story, title="Background", url="https://example.org/")
+    story.tags.add("Russia")
+    CorrectionFactory(article=story)
+    expected = Article.objects.for_detail().get(pk=story.pk)
+    with django_assert_num_queries(6):
+        loaded = Article.objects.get(pk=story.pk).with_detail()
+    with django_assert_num_queries(0):
+        for name in ["bylines", "figures", "tags", "related_links", "corrections"]:
+            got = list(getattr(loaded, name).all())
+            assert got == list(getattr(expected, name).all()), name
+        assert [b.author.name for b in loaded.bylines.all()]
+
+
+def test_a_related_link_to_a_story_follows_that_story(client, story):
+    live = ArticleFactory(published=True, headline="Ceasefire holds")
+    draft = ArticleFactory(headline="Not out yet")
+    namesake = ArticleFactory(published=True, headline="Earlier talks")
+    RelatedLinkFactory(article=story, title="Read: the ceasefire", story=live)
+    RelatedLinkFactory(
+        article=story, title="Draft with a web page", story=draft, url="https://e.org/"
+    )
+    RelatedLinkFactory(article=story, title="Earlier talks", story=draft)
+    RelatedLinkFactory(article=story, title="Nowhere", story=draft)
+    RelatedLinkFactory(article=story, title="This story itself", story=story)
+    response = client.get(story.get_absolute_url())
+    assertContains(response, f'<a href="{live.get_absolute_url()}">Read: the ceasefire')
+    assertContains(response, '<a href="https://e.org/">Draft with a web page</a>')
+    assertContains(response, f'<a href="{namesake.get_absolute_url()}">Earlier talks')
+    assertContains(response, f'<a href="{story.get_absolute_url()}">This story itself')
+    assert "Nowhere" not in response.content.decode()
+
+
+def test_as_cards_loads_what_for_listing_loads(django_assert_num_queries):
+    for n in range(3):
+        story = ArticleFactory(published=True)
+        for _ in range(n):
+            BylineFactory(article=story)
+        if n:
+            FigureFactory(article=story, place=FigurePlace.HERO)
+        FigureFactory(article=story, place=FigurePlace.BODY)
+    expected = list(Article.objects.published().for_listing())
+    with django_assert_num_queries(3):
+        cards = Article.objects.published().as_cards()
+    with django_assert_num_queries(0):
+        assert [c.pk for c in cards] == [e.pk for e in expected]
+        for card, story in zip(cards, expected, strict=True):
+            assert card.byline_authors == story.byline_authors
+            assert card.hero == story.hero
+            assert card.hero is None or card.hero.place == FigurePlace.HERO
+    assert Article.objects.none().as_cards() == []
+
+
+def test_a_figure_is_sized_from_the_database_not_its_file(client, settings, tmp_path):
+    from tests.test_models import _png
+
+    settings.MEDIA_ROOT = tmp_path
+    story = ArticleFactory(published=True, body="Text.")
+    figure = FigureFactory(article=story, image=_png(), alt_text="A pixel")
+    assert (figure.image_width, figure.image_height) == (1, 1)
+    figure.image.storage.delete(figure.image.name)  # a page must not need it
+    response = client.get(story.get_absolute_url())
+    assertContains(response, 'alt="A pixel" width="1" height="1"')
+    figure.image = ""
+    figure.save()
+    assert (figure.image_width, figure.image_height) == (None, None)
