@@ -54,6 +54,9 @@ def app_server(port, static_root):
         "DJANGO_SECURE_SSL_REDIRECT": "0",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "DJANGO_CONN_MAX_AGE": "0",
+        # The editor signs in with a password here (tests/test_two_factor.py
+        # covers two-factor sign-in).
+        "BRIEFINGS_REQUIRE_2FA": "0",
         "DJANGO_STATIC_ROOT": str(static_root),
     }
     server = subprocess.Popen(
