@@ -738,8 +738,21 @@ class ArticleAdmin(CompareVersionAdmin):
             "opts": self.model._meta,
             "chart": bar_chart(hourly_views()),
             "top_stories": most_read(limit=10),
+            "search_terms": self._recent_search_terms(),
+            "trends_min": TRENDS_MIN_SEARCHES,
+            "trends_days": TRENDS_DAYS,
         }
         return render(request, "admin/briefings/article/dashboard.html", context)
+
+    @staticmethod
+    def _recent_search_terms(limit=15):
+        """The most searched terms of the Search Trends window, hidden ones too."""
+        since = timezone.localdate() - timedelta(days=TRENDS_DAYS - 1)
+        return (
+            SearchTerm.objects.filter(days__day__gte=since)
+            .annotate(total=Sum("days__searches"))
+            .order_by("-total", "term")[:limit]
+        )
 
     def view_on_site(self, obj):
         return reverse("briefings:article-preview", kwargs={"pk": obj.pk})

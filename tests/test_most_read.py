@@ -158,3 +158,27 @@ def test_dashboard_is_for_staff_with_permission_only(client, django_user_model):
     nobody.is_staff = True
     nobody.save()
     assert as_user(client, nobody).get(url).status_code == 403
+
+
+def test_dashboard_lists_the_weeks_search_terms(client):
+    from briefings.models import SearchTerm, SearchTermDay
+
+    today = timezone.localdate()
+    shown = SearchTerm.objects.create(term="ceasefire")
+    SearchTermDay.objects.create(term=shown, day=today, searches=5)
+    rare = SearchTerm.objects.create(term="ferry")
+    SearchTermDay.objects.create(term=rare, day=today, searches=2)
+    hidden = SearchTerm.objects.create(term="rude word", hidden=True)
+    SearchTermDay.objects.create(term=hidden, day=today, searches=9)
+    old = SearchTerm.objects.create(term="last month")
+    SearchTermDay.objects.create(term=old, day=today - timedelta(days=30), searches=50)
+    response = as_user(client, staff("editor", "Editors")).get(
+        reverse("admin:briefings_article_dashboard")
+    )
+    html = response.content.decode()
+    section = html[html.index("Searches, last 7 days") :]
+    assert section.index("rude word") < section.index("ceasefire")
+    assert section.index("ceasefire") < section.index("ferry")
+    assert "last month" not in section
+    assertContains(response, "Hidden by an editor")
+    assertContains(response, "Not yet (fewer than 3 searches)")
