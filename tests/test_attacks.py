@@ -1,0 +1,192 @@
+"""Attack tests (issue 9): access control over every admin URL, stored XSS
+through admin forms, unpublished stories kept out of every reader's view,
+abusive parameters, open redirects and cache leaks."""
+
+import json
+import re
+from datetime import timedelta
+
+import pytest
+import reversion
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.contrib import admin
+from django.contrib.auth.models import User
+from django.contrib.contenttypes.models import ContentType
+from django.core import mail
+from django.test import Client
+from django.urls import URLPattern, URLResolver, reverse
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from pytest_django.asserts import assertContains, assertNotContains
+from reversion.models import Version
+from taggit.models import Tag
+
+from briefings.models import (
+    Article,
+    ArticleStatus,
+    ConsentRecord,
+    PreviewLink,
+    SearchTerm,
+    StoryHour,
+    WorkflowEvent,
+)
+from briefings.newsletter import Subscriber
+from tests.factories import (
+    ArticleFactory,
+    AuthorFactory,
+    BylineFactory,
+    CorrectionFactory,
+    RelatedLinkFactory,
+)
+from tests.test_admin import form_values, staff
+
+pytestmark = pytest.mark.django_db
+
+LOGIN = reverse("admin:login")
+
+
+# --- 1. Access control over every admin URL ----------------------------------------
+
+
+def one_row_per_admin_model(editor):
+    """Make a row of every model the admin manages (the test fails on a new one)."""
+    story = ArticleFactory(published=True, headline="Access story")
+    BylineFactory(article=story)
+    story.tags.add("Access")
+    for headline in ("Access story, first", "Access story, second"):
+        with reversion.create_revision():
+            story.headline = headline
+            story.save()
+    WorkflowEvent.objects.create(
+        article=story,
+        user=editor,
+        from_status=ArticleStatus.DRAFT,
+        to_status=ArticleStatus.PUBLISHED,
+    )
+    PreviewLink.objects.create(
+        article=story, created_by=editor, expires_at=timezone.now() + timedelta(days=1)
+    )
+    ConsentRecord.objects.create(
+        consent_id="6a1f1b0e-0000-4000-8000-000000000001",
+        policy_revision=1,
+        method="accept_all",
+    )
+    SearchTerm.objects.create(term="volcano")
+    Subscriber.objects.create(
+        email="reader@example.com",
+        consent_version=1,
+        consent_text="Yes.",
+        consented_at=timezone.now(),
+    )
+    attempt = {"ip_address": "10.0.0.1", "user_agent": "x", "username": "editor"}
+    AccessAttempt.objects.create(**attempt, failures_since_start=1)
+    AccessLog.objects.create(**attempt)
+    AccessFailureLog.objects.create(**attempt)
+    TOTPDevice.objects.create(user=editor, name="Phone", confirmed=False)
+    for model in admin.site._registry:
+        assert model._default_manager.exists(), f"make a {model._meta.label} row"
+
+
+def admin_urls():
+    """Every admin URL, as (name, path), with each object id a real row's."""
+    objects = {m._meta.model_name: m._default_manager.first() for m in admin.site._registry}
+
+    def walk(patterns, prefix, model):
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns, route, model)
+                continue
+            yield pattern.name, route
+
+    for name, route in walk(admin.site.get_urls(), "", None):
+        parts = route.split("/")
+        obj = objects.get(parts[1]) if len(parts) > 2 else None
+        pk = str(obj.pk) if obj else ""
+        path = (
+            route.replace("<path:object_id>", pk)
+            .replace("<str:object_id>", pk)
+            .replace("<int:pk>", pk)
+            .replace("<id>", pk)
+        )
+        if "<path:content_type_id>" in path:
+            story = Article.objects.first()
+            ctype = ContentType.objects.get_for_model(Article)
+            path = f"r/{ctype.pk}/{story.pk}/"
+        story = Article.objects.get(headline="Access story, second")
+        versions = sorted(v.pk for v in Version.objects.get_for_object(story))
+        path = path.replace("^recover/$", "recover/")
+        path = path.replace("^recover/(\\d+)/$", f"recover/{versions[0]}/")
+        path = path.replace("^([^/]+)/history/(\\d+)/$", f"{pk}/history/{versions[0]}/")
+        if path.endswith("/history/compare/"):
+            path += f"?version_id1={versions[0]}&version_id2={versions[1]}"
+        if path.startswith("^(?P<app_label>"):
+            apps = path.split("(?P<app_label>")[1].split(")")[0].split("|")
+            for app in apps:
+                yield "app_list", f"/admin/{app}/"
+            continue
+        if path == "(?P<url>.*)$":
+            path = "no-such-page/"
+        yield name, "/admin/" + path
+
+
+# Pages any signed-in staff member may open, whatever their permissions.
+OPEN_TO_ALL_STAFF = {
+    "index": 200,  # "You don't have permission to view or edit anything."
+    "two-factor": 200,  # one's own authenticator app
+    "password_change": 200,  # one's own password
+    "password_change_done": 200,
+    "jsi18n": 200,
+    "login": 302,  # already signed in: on to the index
+    # Django's view-on-site shortcut sends staff to the object's public URL,
+    # which is a 404 for readers while the story is not public.
+    "view_on_site": 302,
+}
+
+
+def test_every_admin_url_refuses_anonymous_users_and_staff_without_permission(client):
+    editor = staff("editor", "Editors")
+    one_row_per_admin_model(editor)
+    urls = list(admin_urls())
+    assert len(urls) > 100
+    outsider = User.objects.create_user("outsider", password="long-enough-password-1")
+    outsider.is_staff = True
+    outsider.save()
+    nobody = Client()
+    outsider_client = Client()
+    outsider_client.force_login(outsider)
+    seen = set()
+    for name, url in urls:
+        response = nobody.get(url)
+        if name == "login":
+            assert response.status_code == 200
+        elif name == "logout":  # signing out changes nothing here; not a GET
+            assert (response.status_code, response["Location"]) == (302, "/admin/")
+            continue
+        else:
+            assert response.status_code == 302, url
+            assert response["Location"].startswith(f"{LOGIN}?next="), url
+        response = outsider_client.get(url)
+        if name in OPEN_TO_ALL_STAFF:
+            expected = OPEN_TO_ALL_STAFF[name]
+        elif name == "app_list":
+            expected = 404  # an app with nothing the user may see "does not exist"
+        elif name is None and url.endswith("no-such-page/"):
+            expected = 404
+        elif name is None:
+            expected = 302  # /admin/app/model/<id>/: an old address of the change page
+        else:
+            expected = 403
+        assert response.status_code == expected, (url, response.status_code)
+        if name is None and expected == 302:
+            assert response["Location"] == url + "change/"
+        seen.add(name)
+    assert {
+        "briefings_article_dashboard",
+        "briefings_article_scheduled",
+        "briefings_article_delete",
+        "briefings_subscriber_changelist",
+        "taggit_tag_change",
+        "auth_user_password_change",
+        "otp_totp_totpdevice_config",
+    } <= seen
