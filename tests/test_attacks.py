@@ -24,6 +24,7 @@ from taggit.models import Tag
 from briefings.models import (
     Article,
     ArticleStatus,
+    Author,
     ConsentRecord,
     PreviewLink,
     SearchTerm,
@@ -251,3 +252,139 @@ def test_a_writer_cannot_delete_change_live_merge_tags_or_see_subscribers(client
         compare, {"version_id1": versions[0], "version_id2": versions[1]}
     )
     assert response.status_code == 200
+
+
+# --- 2. Stored XSS through the admin ----------------------------------------------
+
+
+def payload(field):
+    return f"<script>alert('{field}')</script>"
+
+
+ALT = '" onerror="alert(1)'
+JSON_LD = re.compile(r'<script type="application/ld\+json">(.*?)</script>', re.S)
+
+
+def json_ld(response):
+    return [json.loads(block) for block in JSON_LD.findall(response.content.decode())]
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def test_hostile_text_saved_through_the_admin_stays_text_everywhere(client, media):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.test_images import picture
+
+    client.force_login(staff("editor", "Editors"))
+    response = client.post(
+        reverse("admin:briefings_author_add"),
+        {"name": payload("author"), "slug": "eve"},
+        follow=True,
+    )
+    assertContains(response, "was added successfully")
+    assertNotContains(response, payload("author"))
+    story = ArticleFactory(published=True, headline="Volcano report")
+    change = reverse("admin:briefings_article_change", args=[story.pk])
+    data = form_values(client, change)
+    data.update(
+        {
+            "headline": f"Volcano {payload('headline')}",
+            "tags": f"{payload('tag')},",
+            "bylines-TOTAL_FORMS": "1",
+            "bylines-0-author": str(Author.objects.get(slug="eve").pk),
+            "bylines-0-position": "0",
+            "figures-TOTAL_FORMS": "1",
+            "figures-0-place": "hero",
+            "figures-0-position": "1",
+            "figures-0-caption": "Ash over the town.",
+            "figures-0-credit": "Agency",
+            "figures-0-alt_text": ALT,
+            "figures-0-image": SimpleUploadedFile("ash.png", picture(), "image/png"),
+            "related_links-TOTAL_FORMS": "1",
+            "related_links-0-position": "0",
+            "related_links-0-title": payload("related"),
+            "related_links-0-url": "https://example.org/background",
+            "corrections-TOTAL_FORMS": "1",
+            "corrections-0-kind": "correction",
+            "corrections-0-text": payload("correction"),
+            "corrections-0-made_at_0": data["corrections-__prefix__-made_at_0"],
+            "corrections-0-made_at_1": data["corrections-__prefix__-made_at_1"],
+        }
+    )
+    response = client.post(change, data, follow=True)
+    assertContains(response, "was changed successfully")  # the success message
+    story.refresh_from_db()
+    assert story.headline == f"Volcano {payload('headline')}"
+    assert story.figures.get().alt_text == ALT
+    fields = ["author", "headline", "tag", "related", "correction"]
+    tag = Tag.objects.get(name=payload("tag"))
+    admin_pages = [
+        response,  # the changelist with the message
+        client.get(change),
+        client.get(reverse("admin:briefings_author_changelist")),
+        client.get(reverse("admin:taggit_tag_changelist")),
+        client.get(reverse("admin:taggit_tag_change", args=[tag.pk])),
+    ]
+    client.logout()
+    public = {
+        "story": client.get(story.get_absolute_url()),
+        "search": client.get(reverse("briefings:search"), {"q": "volcano"}),
+        "rss": client.get(reverse("briefings:feed-rss")),
+        "atom": client.get(reverse("briefings:feed-atom")),
+        "news sitemap": client.get(reverse("briefings:news-sitemap")),
+        "home": client.get(reverse("briefings:home")),
+    }
+    for response in [*admin_pages, *public.values()]:
+        assert response.status_code == 200
+        for field in fields:
+            assertNotContains(response, payload(field))
+        assertNotContains(response, ALT)
+        assertNotContains(response, "<script>alert")
+    for page in (admin_pages[1], public["story"]):  # every field, escaped
+        for field in fields:
+            assertContains(page, f"&lt;script&gt;alert(&#x27;{field}&#x27;)")
+    assertContains(admin_pages[1], 'value="&quot; onerror=&quot;alert(1)"')
+    assertContains(public["story"], 'alt="&quot; onerror=&quot;alert(1)"')
+    assertContains(public["search"], "&lt;script&gt;alert(&#x27;headline&#x27;)")
+    assertContains(public["rss"], "&lt;script&gt;alert(")
+    # JSON-LD keeps the text as data: the block parses and holds the raw strings.
+    (article,) = [d for d in json_ld(public["story"]) if d["@type"] == "NewsArticle"]
+    assert article["headline"] == f"Volcano {payload('headline')}"
+    assert article["author"][0]["name"] == payload("author")
+    assert article["keywords"] == [payload("tag")]
+    assert article["correction"][0]["text"] == payload("correction")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "JavaScript:alert(1)",
+        " javascript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "vbscript:msgbox(1)",
+    ],
+)
+def test_a_related_link_to_a_script_url_is_refused(client, url):
+    client.force_login(staff("editor", "Editors"))
+    story = ArticleFactory(published=True, headline="Volcano report")
+    BylineFactory(article=story)
+    change = reverse("admin:briefings_article_change", args=[story.pk])
+    data = form_values(client, change)
+    data.update(
+        {
+            "related_links-TOTAL_FORMS": "1",
+            "related_links-0-position": "0",
+            "related_links-0-title": "Background",
+            "related_links-0-url": url,
+        }
+    )
+    response = client.post(change, data)
+    assert response.status_code == 200
+    assertContains(response, "Enter a valid URL.")
+    assert not story.related_links.exists()
+    assertNotContains(client.get(story.get_absolute_url()), "alert(1)")
