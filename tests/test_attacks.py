@@ -388,3 +388,78 @@ def test_a_related_link_to_a_script_url_is_refused(client, url):
     assertContains(response, "Enter a valid URL.")
     assert not story.related_links.exists()
     assertNotContains(client.get(story.get_absolute_url()), "alert(1)")
+
+
+# --- 3. Unpublished stories stay out of every reader's view --------------------------
+
+
+@pytest.mark.parametrize("state", ["draft", "in_review", "scheduled", "withdrawn"])
+def test_unpublished_stories_are_invisible_everywhere_a_reader_looks(client, state):
+    from briefings.readership import hour_start
+
+    word = f"Zorblax{state.replace('_', '')}"
+    author = AuthorFactory(name="Shared Reporter", slug="shared-reporter")
+    live = ArticleFactory(published=True, headline="Volcano erupts", slug="volcano")
+    BylineFactory(article=live, author=author)
+    live.tags.add("Volcanoes")
+    traits = {} if state == "draft" else {state: True}
+    hidden = ArticleFactory(
+        headline=f"{word} scoop", slug=word.lower(), body=f"All about {word}.", **traits
+    )
+    BylineFactory(article=hidden, author=author)
+    hidden.tags.add("Volcanoes")
+    CorrectionFactory(article=hidden, text=f"{word} was misspelt.")
+    RelatedLinkFactory(article=live, title=f"{word} scoop")  # matched by headline
+    RelatedLinkFactory(article=live, title="Follow-up", story=hidden)  # linked
+    now = hour_start(timezone.now())
+    StoryHour.objects.create(article=hidden, hour=now, views=10_000)
+    StoryHour.objects.create(article=live, hour=now, views=1)
+    assert client.get(hidden.get_absolute_url()).status_code == 404
+    tag = Tag.objects.get(name="Volcanoes")
+    urls = [
+        reverse("briefings:home"),
+        live.get_absolute_url(),
+        reverse("briefings:tag-list"),
+        reverse("briefings:tag-detail", args=[tag.slug]),
+        author.get_absolute_url(),
+        reverse("briefings:corrections"),
+        reverse("briefings:search") + "?q=scoop",
+        reverse("briefings:feed-rss"),
+        reverse("briefings:feed-atom"),
+        reverse("briefings:tag-feed-rss", args=[tag.slug]),
+        reverse("briefings:tag-feed-atom", args=[tag.slug]),
+        reverse("briefings:author-feed-rss", args=[author.slug]),
+        reverse("briefings:author-feed-atom", args=[author.slug]),
+        reverse("briefings:sitemap"),
+        reverse("briefings:news-sitemap"),
+        *(
+            reverse("briefings:sitemap-section", args=[section])
+            for section in ("pages", "stories", "tags", "authors")
+        ),
+    ]
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert word.lower() not in response.content.decode().lower(), url
+    # Search echoes the query, but finds nothing.
+    response = client.get(reverse("briefings:search"), {"q": word})
+    assert response.status_code == 200
+    assert not response.context.get("results")
+    assertNotContains(response, hidden.get_absolute_url())
+    assertNotContains(response, "scoop")
+    assertNotContains(response, "All about")
+    page = client.get(live.get_absolute_url())
+    assertContains(page, "Volcano erupts")
+    assertNotContains(page, "Follow-up")  # the link to the hidden story is dropped
+    for block in json_ld(page):
+        assert word not in json.dumps(block)
+    assertContains(client.get(reverse("briefings:search"), {"q": "volcano"}), "1 story")
+    # Previews: only staff who may see stories.
+    preview = reverse("briefings:article-preview", args=[hidden.pk])
+    assert client.get(preview).status_code == 404
+    outsider = User.objects.create_user("outsider", password="long-enough-password-1")
+    outsider.is_staff = True
+    outsider.save()
+    client.force_login(outsider)
+    assert client.get(preview).status_code == 404
+    assert client.get(hidden.get_absolute_url()).status_code == 404
