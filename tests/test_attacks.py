@@ -463,3 +463,179 @@ def test_unpublished_stories_are_invisible_everywhere_a_reader_looks(client, sta
     client.force_login(outsider)
     assert client.get(preview).status_code == 404
     assert client.get(hidden.get_absolute_url()).status_code == 404
+
+
+# --- 4. Abusive parameters and form input -----------------------------------------
+
+SAME_ORIGIN = {"Origin": "http://testserver"}
+STORY_LINK = re.compile(r'href="(/stories/[^"]+/)"')
+
+
+@pytest.fixture
+def listing():
+    author = AuthorFactory(slug="shared-reporter")
+    for n in range(3):
+        story = ArticleFactory(published=True, headline=f"Volcano erupts, day {n}")
+        BylineFactory(article=story, author=author)
+        story.tags.add("Volcanoes")
+        CorrectionFactory(article=story)
+    return {
+        "home": reverse("briefings:home"),
+        "tag": reverse("briefings:tag-detail", args=["volcanoes"]),
+        "author": reverse("briefings:author-detail", args=["shared-reporter"]),
+        "corrections": reverse("briefings:corrections"),
+        "tags": reverse("briefings:tag-list"),
+    }
+
+
+@pytest.mark.parametrize(
+    "page", ["999999999", "-1", "abc", "1e9", "0", "1.5", "%00", "9" * 400, "last"]
+)
+def test_absurd_page_numbers_answer_404_or_a_clean_page(client, listing, page):
+    for name, url in listing.items():
+        response = client.get(f"{url}?page={page}")
+        # "last" is Django's name for the last page; anything else is no page.
+        assert response.status_code == (200 if page == "last" else 404), (name, page)
+    response = client.get(reverse("briefings:search"), {"q": "volcano", "page": page})
+    assert response.status_code == 200  # search shows the nearest real page
+    assert len(STORY_LINK.findall(response.content.decode())) == 3
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"order": "-author__password"},
+        {"o": "-1"},
+        {"ordering": "headline"},
+        {"_connector": "OR"},
+        {"tags__name": "x"},
+        {"status": "draft"},
+        {"published_at__gt": "2000-01-01"},
+        {"q[]": "1"},
+        {"page[]": "2"},
+    ],
+)
+def test_unknown_ordering_and_filter_parameters_are_ignored(client, listing, params):
+    ArticleFactory(headline="Volcano draft")
+    for url in listing.values():
+        plain = STORY_LINK.findall(client.get(url).content.decode())
+        response = client.get(url, params)
+        assert response.status_code == 200
+        assert STORY_LINK.findall(response.content.decode()) == plain, (url, params)
+    search = reverse("briefings:search")
+    plain = STORY_LINK.findall(client.get(search, {"q": "volcano"}).content.decode())
+    response = client.get(search, {"q": "volcano", **params})
+    assert response.status_code == 200
+    assert STORY_LINK.findall(response.content.decode()) == plain
+    assert len(plain) == 3
+
+
+def test_repeated_and_array_parameters(client, listing):
+    response = client.get(reverse("briefings:home") + "?page=1&page=2&page=x")
+    assert response.status_code == 404  # the last one counts, and is no page
+    response = client.get(reverse("briefings:home") + "?page=2&page=1")
+    assert len(STORY_LINK.findall(response.content.decode())) == 3
+    response = client.get(reverse("briefings:search") + "?q[]=volcano&q[0]=volcano")
+    assertContains(response, "Type a word or two to search the stories.")
+
+
+def test_a_megabyte_of_query_string_is_a_clean_page(client, listing):
+    huge = "volcano " + "x" * 1_000_000
+    response = client.get(reverse("briefings:search"), {"q": huge})
+    assertContains(response, "searched for its first")
+    for url in listing.values():
+        assert client.get(url, {"page": "9" * 1_000_000}).status_code == 404
+        assert client.get(url, {"utm": huge}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "\u202evolcano",  # right-to-left override
+        "vol\u200dcano",  # zero-width joiner
+        "\u200b\u200c\u200d\ufeff",  # zero-width only
+        "👩‍👩‍👧 volcano",
+        "e\u0301\u0301\u0301\u0301",  # stacked combining accents
+        "\U0001f600" * 300,
+        "ｖｏｌｃａｎｏ",  # full-width letters
+        "\ud7ff\ue000\uffff",
+    ],
+)
+def test_odd_unicode_in_search_is_a_clean_page(client, listing, query):
+    response = client.get(reverse("briefings:search"), {"q": query})
+    assert response.status_code == 200
+    assert response["X-Robots-Tag"] == "noindex"
+    response.content.decode("utf-8")  # well-formed UTF-8, whatever came in
+
+
+def test_a_megabyte_post_body_is_refused_cleanly(client):
+    from briefings.newsletter import CURRENT_CONSENT_VERSION
+
+    data = {"email": "a" * 1_000_000 + "@example.com"}
+    data["consent_version"] = CURRENT_CONSENT_VERSION
+    response = client.post(reverse("briefings:newsletter"), data, headers=SAME_ORIGIN)
+    assertContains(response, "at most 254 characters")
+    assert not Subscriber.objects.exists() and mail.outbox == []
+    response = client.post(
+        reverse("briefings:consent"),
+        {"choice": "accept_all" + "x" * 1_000_000},
+        headers=SAME_ORIGIN,
+    )
+    assert response.status_code == 400
+    assert not ConsentRecord.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "reader\x00@example.com",
+        "reader@example.com\x00",
+        "reader@example.com\nBcc: victim@example.com",
+        "reader@example.com\r\nBcc: victim@example.com",
+        "reader@example.com%0ABcc:victim@example.com",
+        '"reader\nBcc: victim@example.com"@example.com',
+        "reader@example.com,victim@example.com",
+    ],
+)
+def test_nul_bytes_and_header_injection_in_the_email_are_refused(client, email):
+    from briefings.newsletter import CURRENT_CONSENT_VERSION
+
+    response = client.post(
+        reverse("briefings:newsletter"),
+        {"email": email, "consent_version": CURRENT_CONSENT_VERSION},
+        headers=SAME_ORIGIN,
+    )
+    assert response.status_code == 200
+    assert response.context["newsletter_form"].errors["email"]
+    assert not Subscriber.objects.exists()
+    assert mail.outbox == []
+
+
+@pytest.mark.parametrize("choice", ["accept_all\x00", "\x00", "reject_all\n"])
+def test_nul_bytes_in_the_consent_choice_are_refused(client, choice):
+    response = client.post(
+        reverse("briefings:consent"), {"choice": choice}, headers=SAME_ORIGIN
+    )
+    assert response.status_code == 400
+    assert not ConsentRecord.objects.exists()
+    assert "cookie_consent" not in response.cookies
+
+
+@pytest.mark.parametrize("headers", [{}, {"Origin": "https://evil.example"}])
+def test_posts_without_a_csrf_token_from_elsewhere_are_refused(headers):
+    from briefings.newsletter import CURRENT_CONSENT_VERSION
+
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(
+        reverse("briefings:newsletter"),
+        {"email": "victim@example.com", "consent_version": CURRENT_CONSENT_VERSION},
+        headers=headers,
+    )
+    assert response.status_code == 403
+    response = client.post(
+        reverse("briefings:consent"), {"choice": "accept_all"}, headers=headers
+    )
+    assert response.status_code == 403
+    assert "cookie_consent" not in response.cookies
+    assert not Subscriber.objects.exists() and mail.outbox == []
+    assert not ConsentRecord.objects.exists()
