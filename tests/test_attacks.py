@@ -14,7 +14,7 @@ from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
 from django.core import mail
 from django.test import Client
-from django.urls import URLPattern, URLResolver, reverse
+from django.urls import URLResolver, reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from pytest_django.asserts import assertContains, assertNotContains
@@ -90,17 +90,19 @@ def one_row_per_admin_model(editor):
 
 def admin_urls():
     """Every admin URL, as (name, path), with each object id a real row's."""
-    objects = {m._meta.model_name: m._default_manager.first() for m in admin.site._registry}
+    objects = {
+        m._meta.model_name: m._default_manager.first() for m in admin.site._registry
+    }
 
-    def walk(patterns, prefix, model):
+    def walk(patterns, prefix):
         for pattern in patterns:
             route = prefix + str(pattern.pattern)
             if isinstance(pattern, URLResolver):
-                yield from walk(pattern.url_patterns, route, model)
+                yield from walk(pattern.url_patterns, route)
                 continue
             yield pattern.name, route
 
-    for name, route in walk(admin.site.get_urls(), "", None):
+    for name, route in walk(admin.site.get_urls(), ""):
         parts = route.split("/")
         obj = objects.get(parts[1]) if len(parts) > 2 else None
         pk = str(obj.pk) if obj else ""
@@ -241,7 +243,9 @@ def test_a_writer_cannot_delete_change_live_merge_tags_or_see_subscribers(client
     assert set(Tag.objects.values_list("name", flat=True)) == {"Alpha", "Beta"}
     assert list(draft.tags.names()) == ["Beta"]
     tag_change = reverse("admin:taggit_tag_change", args=[beta.pk])
-    assert client.post(tag_change, {"name": "Alpha", "slug": "alpha"}).status_code == 403
+    assert (
+        client.post(tag_change, {"name": "Alpha", "slug": "alpha"}).status_code == 403
+    )
     for name in ("changelist", "add"):
         url = reverse(f"admin:briefings_subscriber_{name}")
         assert client.get(url).status_code == 403
@@ -639,3 +643,100 @@ def test_posts_without_a_csrf_token_from_elsewhere_are_refused(headers):
     assert "cookie_consent" not in response.cookies
     assert not Subscriber.objects.exists() and mail.outbox == []
     assert not ConsentRecord.objects.exists()
+
+
+# --- 5. Open redirects ---------------------------------------------------------------
+
+ELSEWHERE = [
+    "http://evil.example",
+    "https://evil.example/path",
+    "//evil.example",
+    "///evil.example",
+    "/\\evil.example",
+    "\\\\evil.example",
+    "\\/evil.example",
+    "https:evil.example",
+    "http:/evil.example",
+    "javascript:alert(1)",
+    " //evil.example",
+    "/\t/evil.example",
+    "/\r\n/evil.example",
+    "\x00//evil.example",
+    "http://testserver@evil.example",
+    "http://evil.example\\@testserver",
+]
+
+
+@pytest.mark.parametrize("target", ELSEWHERE)
+def test_no_redirect_parameter_leaves_the_site(client, settings, target):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    from briefings.newsletter import CURRENT_CONSENT_VERSION
+
+    response = client.post(
+        reverse("briefings:consent"),
+        {"choice": "reject_all", "next": target},
+        headers=SAME_ORIGIN,
+    )
+    assert (response.status_code, response["Location"]) == (302, "/")
+    response = client.post(
+        reverse("briefings:newsletter"),
+        {
+            "email": "reader@example.com",
+            "consent_version": CURRENT_CONSENT_VERSION,
+            "next": target,
+        },
+        headers=SAME_ORIGIN,
+    )
+    assert (response.status_code, response["Location"]) == (
+        302,
+        reverse("briefings:newsletter-thanks"),
+    )
+    editor = staff("editor", "Editors")
+    editor.set_password("long-enough-password-1")
+    editor.save()
+    fresh = Client()
+    response = fresh.post(
+        LOGIN,
+        {"username": "editor", "password": "long-enough-password-1", "next": target},
+    )
+    assert (response.status_code, response["Location"]) == (302, "/admin/")
+    # Already signed in: the login page sends staff to the index, not to `next`.
+    response = fresh.get(LOGIN, {"next": target})
+    assert (response.status_code, response["Location"]) == (302, "/admin/")
+    response = fresh.post(reverse("admin:logout"), {"next": target})
+    assert response.status_code == 200  # "Logged out", with no redirect at all
+    assert "_auth_user_id" not in fresh.session
+
+
+# --- 6. The page cache never leaks a signed-in editor's page --------------------------
+
+
+def test_an_editors_page_is_never_what_an_anonymous_reader_gets(settings):
+    settings.SESSION_COOKIE_NAME = "sessionid"
+    story = ArticleFactory(published=True, headline="Volcano erupts")
+    BylineFactory(article=story)
+    editor = staff("cache-editor", "Editors")
+    editor_client = Client()
+    editor_client.force_login(editor)
+    editor_client.get(reverse("admin:index"))  # a CSRF cookie, admin messages...
+    pages = [
+        story.get_absolute_url(),
+        reverse("briefings:home"),
+        reverse("briefings:newsletter"),
+    ]
+    for url in pages:
+        mine = editor_client.get(url)
+        assert mine.status_code == 200
+        assert "private" in mine["Cache-Control"], url
+        assert "X-Page-Cache" not in mine, url
+        reader = Client()
+        for expected in ("miss", "hit"):
+            response = reader.get(url)
+            assert response["X-Page-Cache"] == expected, url
+            assert "public" in response["Cache-Control"], url
+            assert not response.cookies, (url, response.cookies)
+            html = response.content.decode()
+            for leak in ("csrfmiddlewaretoken", "Log out", "/admin/", "cache-editor"):
+                assert leak not in html, (url, leak)
+            assert "sessionid" not in response.get("Set-Cookie", "")
+        assert not reader.cookies  # no session, no CSRF cookie was ever set
