@@ -183,7 +183,21 @@ def test_every_admin_url_refuses_anonymous_users_and_staff_without_permission(cl
         assert response.status_code == expected, (url, response.status_code)
         if name is None and expected == 302:
             assert response["Location"] == url + "change/"
+        if expected == 403 and name.endswith(("_add", "_change", "_delete")):
+            # A crafted POST fares no better than the page.
+            data = {"post": "yes", "name": "x", "headline": "x", "email": "x@x.org"}
+            assert outsider_client.post(url, data).status_code == 403, url
         seen.add(name)
+    # Nor do the list pages' actions run (a POST to a changelist is a 403 too).
+    for model in admin.site._registry:
+        meta = model._meta
+        url = reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
+        pk = model._default_manager.first().pk
+        for action in ("delete_selected", "publish_now", "merge_tags", "export_csv"):
+            data = {"action": action, "_selected_action": [pk], "post": "yes"}
+            assert outsider_client.post(url, data).status_code == 403, (url, action)
+    assert all(model._default_manager.exists() for model in admin.site._registry)
+    assert Article.objects.get().status == ArticleStatus.PUBLISHED
     assert {
         "briefings_article_dashboard",
         "briefings_article_scheduled",
