@@ -14,6 +14,7 @@ from cookie_consent.admin import CookieAdmin
 from cookie_consent.models import Cookie
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q, Sum
@@ -478,6 +479,14 @@ class ArticleAdmin(CompareVersionAdmin):
             return True
         # Writers edit drafts and stories in review, not live ones.
         return obj.status in WRITER_STATUSES
+
+    def compare_view(self, request, object_id, extra_context=None):
+        # django-reversion-compare checks no permission of its own: without this,
+        # any staff member could read every version of every story.
+        obj = self.get_object(request, unquote(object_id))
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        return super().compare_view(request, object_id, extra_context)
 
     def has_publish_permission(self, request):
         return can_publish(request.user)
