@@ -129,6 +129,17 @@ def test_search_page_finds_a_story_despite_operators_and_markup(stories, client)
     assert "Geneva" in response.content.decode()
 
 
+@pytest.mark.parametrize(
+    "raw", ["- " * 100, "-" * 199 + "talks", "ministers " + "- " * 60 + "geneva"]
+)
+def test_runs_of_dashes_answer_a_search_page(stories, client, raw):
+    # Found by the fuzzing: PostgreSQL's websearch_to_tsquery failed with
+    # "tsquery stack too small" on a few dozen dashes, a 500 for the reader.
+    response = client.get(SEARCH, {"q": raw})
+    assert response.status_code == 200
+    assert 'name="q"' in response.content.decode()
+
+
 # -- The seed parser: mutations of the real seed ------------------------------------
 
 _SEED_BYTES = SEED.read_bytes()
