@@ -95,10 +95,23 @@ def query_words(text: str) -> list[str]:
 # -- Matching and ranking -------------------------------------------------------
 
 
+_DASH_RUN = re.compile(r"-(?:[\s-]*-)+")
+
+
+def websearch_text(text: str) -> str:
+    """`text` for websearch_to_tsquery: each run of dashes (spaced or not) made
+    one. PostgreSQL nests a negation per dash and fails ("tsquery stack too
+    small") on a few dozen of them; more than one never changes the meaning
+    a reader intended."""
+    return _DASH_RUN.sub("-", text)
+
+
 def search_articles(queryset, text):
     """`queryset` narrowed to stories matching `text`, headline matches first."""
     if connection.vendor == "postgresql":
-        query = SearchQuery(text, search_type="websearch", config=CONFIG)
+        query = SearchQuery(
+            websearch_text(text), search_type="websearch", config=CONFIG
+        )
         headline_vector = Func(
             F("search_vector"),
             Value("{a}"),
