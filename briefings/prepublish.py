@@ -11,11 +11,6 @@ HEADLINE_LIMIT = 110
 HERO_MIN_WIDTH = 1200
 
 
-def _image_width(figure):
-    """The original's width as stored on save (no file is opened)."""
-    return figure.image_width
-
-
 def warnings(article: Article) -> list[str]:
     """What an editor should know before publishing `article` (saved)."""
     found = []
@@ -50,7 +45,7 @@ def warnings(article: Article) -> list[str]:
             found.append(f"{name} has no alt text.")
         if not figure.credit.strip():
             found.append(f"{name} has no credit.")
-        width = _image_width(figure)
+        width = figure.image_width  # stored on save: no file is opened
         if figure.place == "hero" and width and width < HERO_MIN_WIDTH:
             found.append(
                 f"The hero image is {width} px wide; news surfaces (Google "

@@ -207,6 +207,7 @@ def test_news_sitemap_holds_the_last_48_hours(client, monkeypatch):
     monkeypatch.setattr(sitemaps, "NEWS_LIMIT", 2)
     for n in range(3):
         story(f"Another {n}")
+    # Another URL, so the page cached above does not answer.
     _r, urlset = xml(client, reverse("briefings:news-sitemap") + "?limit")
     assert len(urlset.findall("sm:url", NS)) == 2
 

@@ -2,8 +2,9 @@
 
 import django.contrib.postgres.search
 import django.db.models.deletion
-from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
+
+from ._groups import GroupGrants
 
 # PostgreSQL only: SQLite has no tsvector or GIN index (its search scans).
 CREATE_INDEX = (
@@ -27,7 +28,11 @@ UPDATE briefings_article a SET search_vector =
                  JOIN taggit_tag t ON t.id = ta.tag_id
                  WHERE ta.content_object_id = a.id), ''))), 'C')
 """
-EDITORS = ["view_searchterm", "change_searchterm", "view_searchtermday"]
+# Editors may hide terms from Search Trends.
+GRANTS = GroupGrants(
+    {"Editors": ["view_searchterm", "change_searchterm", "view_searchtermday"]}
+)
+assign_permissions = GRANTS.assign
 
 
 def index_and_fill(apps, schema_editor):
@@ -39,25 +44,6 @@ def index_and_fill(apps, schema_editor):
 def drop_index(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(DROP_INDEX)
-
-
-def editors_may_hide_terms(apps, schema_editor):
-    app_config = apps.get_app_config("briefings")
-    app_config.models_module = True
-    create_permissions(app_config, apps=apps, verbosity=0)
-    app_config.models_module = None
-    assign_permissions(apps)
-
-
-def assign_permissions(apps):
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    editors, _ = Group.objects.get_or_create(name="Editors")
-    editors.permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="briefings", codename__in=EDITORS
-        )
-    )
 
 
 class Migration(migrations.Migration):
@@ -99,5 +85,5 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunPython(index_and_fill, drop_index),
-        migrations.RunPython(editors_may_hide_terms, migrations.RunPython.noop),
+        migrations.RunPython(GRANTS.forward, GRANTS.backward),
     ]

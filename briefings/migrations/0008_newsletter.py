@@ -2,38 +2,12 @@
 
 import django.db.models.functions.text
 import django.utils.timezone
-from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
 
-EDITORS_PERMISSIONS = ["briefings.view_subscriber"]
+from ._groups import GroupGrants
 
-
-def grant(apps, schema_editor):
-    # Permissions are normally created after all migrations ran; make them now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    assign_permissions(apps)
-
-
-def assign_permissions(apps):
-    """Give Editors their newsletter permissions (which must exist)."""
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    group, _ = Group.objects.get_or_create(name="Editors")
-    for perm in EDITORS_PERMISSIONS:
-        app_label, codename = perm.split(".")
-        group.permissions.add(
-            Permission.objects.get(content_type__app_label=app_label, codename=codename)
-        )
-
-
-def revoke(apps, schema_editor):
-    Permission = apps.get_model("auth", "Permission")
-    Permission.objects.filter(
-        content_type__app_label="briefings", codename="view_subscriber"
-    ).delete()
+GRANTS = GroupGrants({"Editors": ["view_subscriber"]})
+assign_permissions = GRANTS.assign
 
 
 class Migration(migrations.Migration):
@@ -120,5 +94,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.RunPython(grant, revoke),
+        migrations.RunPython(GRANTS.forward, GRANTS.backward),
     ]

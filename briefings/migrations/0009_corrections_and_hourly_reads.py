@@ -2,44 +2,17 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
+
+from ._groups import GroupGrants
 
 # Editors add and word corrections; nobody but a superuser deletes one, since a
 # correction is the record of a mistake. Writers see them.
-PERMISSIONS = {
+GRANTS = GroupGrants({
     "Editors": ["add_correction", "change_correction", "view_correction"],
     "Writers": ["view_correction"],
-}
-
-
-def grant(apps, schema_editor):
-    # Permissions are normally created after all migrations ran; make them now.
-    app_config = apps.get_app_config("briefings")
-    app_config.models_module = True
-    create_permissions(app_config, apps=apps, verbosity=0)
-    app_config.models_module = None
-    assign_permissions(apps)
-
-
-def assign_permissions(apps):
-    """Give the groups these permissions (which must exist)."""
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for name, codenames in PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=name)
-        group.permissions.add(
-            *Permission.objects.filter(
-                content_type__app_label="briefings", codename__in=codenames
-            )
-        )
-
-
-def revoke(apps, schema_editor):
-    Permission = apps.get_model("auth", "Permission")
-    Permission.objects.filter(
-        content_type__app_label="briefings", codename__endswith="_correction"
-    ).delete()
+})
+assign_permissions = GRANTS.assign
 
 
 class Migration(migrations.Migration):
@@ -78,5 +51,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('article', 'hour'), name='unique_story_hour')],
             },
         ),
-        migrations.RunPython(grant, revoke),
+        migrations.RunPython(GRANTS.forward, GRANTS.backward),
     ]
