@@ -76,7 +76,10 @@ class ArticleDetailView(DetailView):
         return Article.objects.published()
 
     def get_object(self, queryset=None):
-        return super().get_object(queryset).with_detail()
+        story = Article.objects.published_story(self.kwargs["slug"])
+        if story is None:
+            raise Http404("No story at this address.")
+        return story.with_detail()
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(

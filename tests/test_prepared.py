@@ -1,0 +1,120 @@
+"""Prepared queries: compiled once, they return what the queryset returns.
+
+The story page runs its queries through briefings.prepared; these tests pin
+that a prepared query gives the same rows as the plain queryset for every new
+set of values, and that what cannot be prepared safely is refused instead of
+answering with the wrong rows.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Q
+from django.utils import timezone
+
+from briefings.models import Article, Byline
+from briefings.prepared import prepared
+from tests.factories import ArticleFactory, AuthorFactory, BylineFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@prepared
+def published_by_slug(slug, now):
+    return Article.objects.published(now).filter(slug=slug)
+
+
+@prepared
+def stories_by_ids_or_headline(ids, headline):
+    return Article.objects.filter(Q(pk__in=ids) | Q(headline=headline)).order_by("pk")
+
+
+def test_each_call_uses_its_own_values():
+    first = ArticleFactory(published=True, slug="first")
+    second = ArticleFactory(published=True, slug="second")
+    now = timezone.now()
+    assert published_by_slug(slug="first", now=now) == [first]
+    assert published_by_slug(slug="second", now=now) == [second]
+    assert published_by_slug(slug="missing", now=now) == []
+
+
+def test_the_time_is_a_value_too_so_a_scheduled_story_appears_on_time():
+    scheduled = ArticleFactory(scheduled=True, slug="later")
+    now = timezone.now()
+    assert published_by_slug(slug="later", now=now) == []
+    later = scheduled.published_at + timedelta(seconds=1)
+    assert published_by_slug(slug="later", now=later) == [scheduled]
+
+
+def test_rows_are_full_model_instances():
+    story = ArticleFactory(published=True, slug="full", headline="Full story")
+    (loaded,) = published_by_slug(slug="full", now=timezone.now())
+    assert loaded.headline == "Full story"
+    assert loaded.published_at == story.published_at  # converted, timezone-aware
+    assert loaded.get_absolute_url() == "/stories/full/"
+    loaded.headline = "Saved again"
+    loaded.save()  # a real instance: saving it works as usual
+    assert Article.objects.get(pk=story.pk).headline == "Saved again"
+
+
+def test_lists_of_any_length_match_the_queryset():
+    stories = [ArticleFactory() for _ in range(4)]
+    ids = [s.pk for s in stories]
+    for chosen in ([ids[0]], ids[1:3], ids, [ids[2], ids[2], ids[0]]):
+        expected = list(
+            Article.objects.filter(Q(pk__in=chosen) | Q(headline="none")).order_by("pk")
+        )
+        assert stories_by_ids_or_headline(ids=chosen, headline="none") == expected
+    by_headline = stories_by_ids_or_headline(ids=[], headline=stories[3].headline)
+    assert by_headline == [stories[3]]
+
+
+def test_an_empty_list_that_empties_the_query_runs_no_query(django_assert_num_queries):
+    @prepared
+    def by_ids(ids):
+        return Article.objects.filter(pk__in=ids)
+
+    with django_assert_num_queries(0):
+        assert by_ids(ids=[]) == []
+
+
+def test_the_story_pages_author_order_is_the_byline_order():
+    story = ArticleFactory(published=True)
+    second = BylineFactory(article=story, position=2, author=AuthorFactory(name="B"))
+    first = BylineFactory(article=story, position=1, author=AuthorFactory(name="A"))
+    loaded = Article.objects.published_story(story.slug).with_detail()
+    assert loaded.byline_authors == [first.author, second.author]
+
+
+def test_a_value_that_django_rewrites_is_refused():
+    @prepared
+    def headline_contains(text):
+        return Article.objects.filter(headline__icontains=text)
+
+    with pytest.raises(ImproperlyConfigured, match="'text' does not reach"):
+        headline_contains(text="talks")
+
+
+def test_a_value_inlined_into_the_sql_is_refused():
+    @prepared
+    def first_n(n):
+        return Article.objects.order_by("pk")[:n]
+
+    with pytest.raises(ImproperlyConfigured, match="'n'"):
+        first_n(n=3)
+
+
+def test_select_related_is_refused():
+    @prepared
+    def bylines(pk):
+        return Byline.objects.filter(article=pk).select_related("author")
+
+    with pytest.raises(ImproperlyConfigured, match="select_related"):
+        bylines(pk=1)
+
+
+@pytest.mark.parametrize("value", [None, True])
+def test_values_that_change_the_sql_itself_are_refused(value):
+    with pytest.raises(ImproperlyConfigured, match="changes the SQL itself"):
+        published_by_slug(slug=value, now=timezone.now())
