@@ -27,7 +27,7 @@ import functools
 import itertools
 
 from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
-from django.db import connections, router
+from django.db import connections
 from django.db.models.query import ModelIterable
 
 _EPOCH = datetime.datetime(1901, 1, 1, tzinfo=datetime.UTC)
@@ -85,28 +85,60 @@ class _Plan:
     def __init__(self, manager, sql, params, slots):
         self.manager, self.sql, self.params, self.slots = manager, sql, params, slots
 
-    def run(self, values):
+    def _params(self, values):
         params = list(self.params)
         for position, name, index, adapt in self.slots:
             value = values[name] if index is None else values[name][index]
             params[position] = adapt(value)
-        return list(self.manager.raw(self.sql, params))
+        return params
+
+    def rows(self, values):
+        return list(self.manager.raw(self.sql, self._params(values)))
+
+    def count(self, values):
+        with connections[self.manager.db].cursor() as cursor:
+            cursor.execute(self.sql, self._params(values))
+            return cursor.fetchone()[0]
 
 
 class Prepared:
+    """See the module docstring. Call it for all rows; `page()`, `count()`."""
+
+    #: Plans kept per query: one per shape of values and page, oldest dropped.
+    max_plans = 256
+
     def __init__(self, build):
         self.build = build
         self._plans = {}
         functools.update_wrapper(self, build)
 
     def __call__(self, **values):
+        """The rows of `build(**values)`, as model instances."""
+        plan, values = self._plan("rows", None, values)
+        return [] if plan is None else plan.rows(values)
+
+    def page(self, start, stop, **values):
+        """The rows of `build(**values)[start:stop]`."""
+        plan, values = self._plan("rows", (start, stop), values)
+        return [] if plan is None else plan.rows(values)
+
+    def count(self, **values):
+        """How many rows `build(**values)` has, as `QuerySet.count()` says."""
+        plan, values = self._plan("count", None, values)
+        return 0 if plan is None else plan.count(values)
+
+    def _plan(self, kind, bounds, values):
         values = _normalise(values)
-        key = _shape(values)
+        key = (kind, bounds, _shape(values))
         try:
-            plan = self._plans[key]
+            return self._plans[key], values
         except KeyError:
-            plan = self._plans[key] = self._compile(values)
-        return [] if plan is None else plan.run(values)
+            pass
+        plan = self._compile(values, kind, bounds)
+        if len(self._plans) >= self.max_plans:
+            del self._plans[next(iter(self._plans))]
+        self._plans[key] = plan
+        return plan, values
 
     def _stand_ins(self, values, variant_of=None):
         serials = itertools.count(1)
@@ -119,7 +151,7 @@ class Prepared:
                 stand_ins[name] = _stand_in(value, next(serials), variant)
         return stand_ins
 
-    def _sql(self, stand_ins):
+    def _sql(self, stand_ins, kind, bounds):
         queryset = self.build(**stand_ins)
         if queryset._iterable_class is not ModelIterable:
             raise ImproperlyConfigured(f"{self.__name__}: not a model queryset")
@@ -128,24 +160,30 @@ class Prepared:
                 f"{self.__name__}: select_related/prefetch_related cannot be "
                 "prepared; query the related model instead"
             )
-        alias = router.db_for_read(queryset.model)
-        compiler = queryset.query.get_compiler(using=alias)
+        if bounds is not None:
+            queryset = queryset[bounds[0] : bounds[1]]
+        query = queryset.query
+        if kind == "count":
+            # What QuerySet.count() asks for a query with joins, as one string.
+            query = queryset.order_by().values("pk").query
         try:
-            sql, params = compiler.as_sql()
+            sql, params = query.get_compiler(using=queryset.db).as_sql()
         except EmptyResultSet:
             return queryset, None, None
+        if kind == "count":
+            sql = f"SELECT COUNT(*) FROM ({sql}) counted"
         return queryset, sql, list(params)
 
-    def _compile(self, values):
+    def _compile(self, values, kind, bounds):
         base = self._stand_ins(values)
-        queryset, sql, params = self._sql(base)
+        queryset, sql, params = self._sql(base, kind, bounds)
         if sql is None:  # e.g. an empty `__in` list: no query at all
             return None
         connection = connections[queryset.db]
         slots, claimed = [], set()
         for name, stand_in in base.items():
             scalars = (
-                [(i, v) for i, v in enumerate(stand_in)]
+                list(enumerate(stand_in))
                 if isinstance(stand_in, list)
                 else [(None, stand_in)]
             )
@@ -168,7 +206,9 @@ class Prepared:
                         claimed.add(position)
         # Changing one value must change its own parameters and nothing else.
         for name in base:
-            _, other_sql, other_params = self._sql(self._stand_ins(values, name))
+            _, other_sql, other_params = self._sql(
+                self._stand_ins(values, name), kind, bounds
+            )
             changed = {
                 i
                 for i, (a, b) in enumerate(zip(params, other_params, strict=False))

@@ -35,6 +35,7 @@ from .models import (
     ConsentMethod,
     Correction,
     PreviewLink,
+    StoryListing,
     TagRedirect,
 )
 from .reads import record_read
@@ -50,17 +51,12 @@ from .seo import absolute, hero_image_url, news_article
 
 
 class PublishedArticlesMixin:
+    """A page of published stories as cards, newest first (see StoryListing)."""
+
     paginate_by = 20
 
     def get_queryset(self):
-        return Article.objects.published()
-
-    def paginate_queryset(self, queryset, page_size):
-        paginator, page, stories, is_paginated = super().paginate_queryset(
-            queryset, page_size
-        )
-        page.object_list = stories = stories.as_cards()  # only this page's stories
-        return paginator, page, stories, is_paginated
+        return StoryListing()
 
 
 class HomeView(PublishedArticlesMixin, ListView):
@@ -169,7 +165,7 @@ class TagDetailView(PublishedArticlesMixin, ListView):
 
     def get_queryset(self):
         self.tag = get_object_or_404(Tag, slug=self.kwargs["slug"])
-        return super().get_queryset().filter(tags=self.tag)
+        return StoryListing(tags=self.tag.pk)
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(tag=self.tag, **kwargs)
@@ -201,7 +197,7 @@ class AuthorDetailView(PublishedArticlesMixin, ListView):
 
     def get_queryset(self):
         self.author = get_object_or_404(Author, slug=self.kwargs["slug"])
-        return super().get_queryset().filter(bylines__author=self.author)
+        return StoryListing(bylines__author=self.author.pk)
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(author=self.author, **kwargs)

@@ -1,5 +1,7 @@
 """Reader pages: what a reader sees, what they never see, and what it costs."""
 
+import re
+
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
@@ -16,6 +18,7 @@ from tests.factories import (
     CorrectionFactory,
     FigureFactory,
     RelatedLinkFactory,
+    hours_from_now,
 )
 
 pytestmark = pytest.mark.django_db
@@ -207,6 +210,37 @@ def test_home_paginates_and_rejects_silly_pages(client):
     assert client.get(reverse("briefings:home"), {"page": 2}).status_code == 200
     for page in ["3", "999999999", "-1", "abc", "1e9"]:
         assert client.get(reverse("briefings:home"), {"page": page}).status_code == 404
+
+
+def test_tag_and_author_pages_page_through_their_own_stories_newest_first(client):
+    author = AuthorFactory(name="Ani Hovhannisyan")
+    tagged = []
+    for hours in range(1, 24):
+        story = ArticleFactory(published=True, published_at=hours_from_now(-hours))
+        story.tags.add("Armenia")
+        BylineFactory(article=story, author=author)
+        tagged.append(story)
+    ArticleFactory.create_batch(20, published=True)  # neither tagged nor by her
+    hidden = ArticleFactory(scheduled=True)
+    hidden.tags.add("Armenia")
+    BylineFactory(article=hidden, author=author)
+    tag = Tag.objects.get(name="Armenia")
+    for url in [
+        reverse("briefings:tag-detail", args=[tag.slug]),
+        author.get_absolute_url(),
+    ]:
+        first, second = client.get(url), client.get(url, {"page": 2})
+        assertContains(first, "Page 1 of 2")
+        assertContains(second, "Page 2 of 2")
+        shown = [
+            re.findall(
+                r'<h2 class="card__headline"><a href="([^"]+)"', page.content.decode()
+            )
+            for page in (first, second)
+        ]
+        assert shown[0] + shown[1] == [s.get_absolute_url() for s in tagged]
+        assert len(shown[1]) == 3
+        assert client.get(url, {"page": 3}).status_code == 404
 
 
 def test_unknown_tag_and_author_are_404(client):

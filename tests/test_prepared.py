@@ -118,3 +118,22 @@ def test_select_related_is_refused():
 def test_values_that_change_the_sql_itself_are_refused(value):
     with pytest.raises(ImproperlyConfigured, match="changes the SQL itself"):
         published_by_slug(slug=value, now=timezone.now())
+
+
+def test_pages_and_counts_match_the_queryset():
+    stories = [ArticleFactory(published=True) for _ in range(7)]
+    stories[0].tags.add("Armenia")
+    stories[3].tags.add("Armenia")
+    now = timezone.now()
+
+    @prepared
+    def listed(now, **filters):
+        return Article.objects.published(now).filter(**filters)
+
+    newest_first = list(Article.objects.published(now))
+    assert listed.count(now=now) == 7
+    assert listed.page(0, 5, now=now) == newest_first[:5]
+    assert listed.page(5, 10, now=now) == newest_first[5:]
+    tag = stories[0].tags.get().pk
+    assert listed.count(now=now, tags=tag) == 2
+    assert listed.page(0, 5, now=now, tags=tag) == [stories[3], stories[0]]
