@@ -25,7 +25,7 @@ from django.utils.functional import cached_property
 from taggit.managers import TaggableManager
 from taggit.models import TaggedItemBase
 
-from . import images
+from . import images, links
 from .prepared import prepared
 
 PREVIEW_LINK_SALT = "briefings.preview-link"
@@ -62,7 +62,7 @@ class Author(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("briefings:author-detail", kwargs={"slug": self.slug})
+        return links.reverse("briefings:author-detail", [self.slug])
 
 
 class TaggedArticle(TaggedItemBase):
@@ -312,7 +312,7 @@ class Article(models.Model):
             self._remember_old_slug(old_slug)
 
     def get_absolute_url(self):
-        return reverse("briefings:article-detail", kwargs={"slug": self.slug})
+        return links.reverse("briefings:article-detail", [self.slug])
 
     @classmethod
     def from_db(cls, db, field_names, values, **kwargs):
@@ -1092,7 +1092,6 @@ def _card_authors(ids):
 @prepared
 def _card_heroes(ids):
     return Figure.objects.filter(article__in=ids, place=FigurePlace.HERO)
-
 
 
 @prepared

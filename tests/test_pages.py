@@ -4,7 +4,7 @@ import re
 
 import pytest
 from django.core.cache import cache
-from django.urls import reverse
+from django.urls import reverse, set_script_prefix
 from pytest_django.asserts import assertContains, assertNotContains
 from taggit.models import Tag
 
@@ -342,3 +342,26 @@ def test_server_error_page_is_plain_and_friendly(client, monkeypatch):
 def test_an_unknown_host_is_refused(client):
     response = client.get(reverse("briefings:home"), headers={"Host": "evil.example"})
     assert response.status_code == 400
+
+
+def test_links_follow_the_address_the_site_is_served_under(client, settings):
+    """Addresses are remembered per script prefix: a site under /news/ links there.
+
+    (Django's WSGI handler sets the prefix from SCRIPT_NAME; the test client
+    does not, so the test sets it as the handler would.)
+    """
+    settings.PAGE_CACHE_SECONDS = 0
+    story = ArticleFactory(published=True)
+    story.tags.add("Armenia")
+    path = story.get_absolute_url()
+    plain = client.get(path).content.decode()
+    assert 'href="/tags/armenia/"' in plain
+    set_script_prefix("/news/")
+    try:
+        prefixed = client.get(path).content.decode()
+        home = client.get("/").content.decode()
+    finally:
+        set_script_prefix("/")
+    assert 'href="/news/tags/armenia/"' in prefixed
+    assert f'href="/news/stories/{story.slug}/"' in home
+    assert 'href="/news/tags/"' in home
