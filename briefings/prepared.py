@@ -8,18 +8,23 @@ database takes to answer them, and most of an uncached page's database time.
 first call for a given shape of values (their types, and the length of any
 list) builds the queryset with stand-in values, compiles it, and learns where
 each value lands among the SQL parameters. Every later call puts the real
-values in those places and runs the same SQL through `Manager.raw()`, which
-returns model instances as usual (converters, deferred fields and the model's
-`from_db()` included). PostgreSQL's driver then also prepares the statement
-on the server after a few runs.
+values in those places, runs the same SQL, and turns the rows into model
+instances as Django's ModelIterable does, from what the compiler worked out
+once (the columns' converters, deferred fields, annotations, the model's
+`from_db()`). PostgreSQL's driver also prepares the statement on the server
+after a few runs.
 
 Only what can be verified is prepared. While compiling, each value must show
 up among the parameters exactly as Django adapted it, changing a value must
 change those parameters and nothing else (not the SQL text, as a value inlined
 into the SQL would), and the queryset must be a plain model queryset without
-select_related() or prefetch_related(), which raw() cannot reproduce. Anything
-else raises ImproperlyConfigured on the first call rather than returning the
-wrong rows.
+select_related() or prefetch_related(), whose extra objects are not rebuilt
+here. Anything else raises ImproperlyConfigured on the first call rather than
+returning the wrong rows.
+
+It leans on three long-stable attributes of Django's SQL compiler (`select`,
+`klass_info`, `annotation_col_map`), the ones ModelIterable itself reads;
+tests/test_prepared.py compares its rows with the queryset's.
 """
 
 import datetime
@@ -80,24 +85,54 @@ def _adapters(connection, value):
 
 
 class _Plan:
-    __slots__ = ("manager", "sql", "params", "slots")
+    """One compiled query: its SQL, and how to fill it in and read its rows."""
 
-    def __init__(self, manager, sql, params, slots):
-        self.manager, self.sql, self.params, self.slots = manager, sql, params, slots
+    def __init__(self, db, sql, params, slots, compiler=None):
+        self.db, self.sql, self.params, self.slots = db, sql, params, slots
+        if compiler is None:  # a count
+            return
+        # What ModelIterable works out from the compiler on every run.
+        select, klass_info = compiler.select, compiler.klass_info
+        fields = klass_info["select_fields"]
+        self.model = klass_info["model"]
+        self.start, self.stop = fields[0], fields[-1] + 1
+        self.init_list = [s[0].target.attname for s in select[self.start : self.stop]]
+        self.annotations = list(compiler.annotation_col_map.items())
+        columns = [s[0] for s in select[: compiler.col_count]]
+        self.converters = list(compiler.get_converters(columns).items())
 
-    def _params(self, values):
+    def _execute(self, cursor, values):
         params = list(self.params)
         for position, name, index, adapt in self.slots:
             value = values[name] if index is None else values[name][index]
             params[position] = adapt(value)
-        return params
+        cursor.execute(self.sql, params)
 
     def rows(self, values):
-        return list(self.manager.raw(self.sql, self._params(values)))
+        connection = connections[self.db]
+        with connection.cursor() as cursor:
+            self._execute(cursor, values)
+            rows = cursor.fetchall()
+        instances = []
+        for row in rows:
+            if self.converters:
+                row = list(row)
+                for position, (converters, expression) in self.converters:
+                    value = row[position]
+                    for convert in converters:
+                        value = convert(value, expression, connection)
+                    row[position] = value
+            instance = self.model.from_db(
+                self.db, self.init_list, row[self.start : self.stop]
+            )
+            for name, position in self.annotations:
+                setattr(instance, name, row[position])
+            instances.append(instance)
+        return instances
 
     def count(self, values):
-        with connections[self.manager.db].cursor() as cursor:
-            cursor.execute(self.sql, self._params(values))
+        with connections[self.db].cursor() as cursor:
+            self._execute(cursor, values)
             return cursor.fetchone()[0]
 
 
@@ -166,20 +201,21 @@ class Prepared:
         if kind == "count":
             # What QuerySet.count() asks for a query with joins, as one string.
             query = queryset.order_by().values("pk").query
+        compiler = query.get_compiler(using=queryset.db)
         try:
-            sql, params = query.get_compiler(using=queryset.db).as_sql()
+            sql, params = compiler.as_sql()
         except EmptyResultSet:
-            return queryset, None, None
+            return queryset.db, None, None, None
         if kind == "count":
-            sql = f"SELECT COUNT(*) FROM ({sql}) counted"
-        return queryset, sql, list(params)
+            sql, compiler = f"SELECT COUNT(*) FROM ({sql}) counted", None
+        return queryset.db, compiler, sql, list(params)
 
     def _compile(self, values, kind, bounds):
         base = self._stand_ins(values)
-        queryset, sql, params = self._sql(base, kind, bounds)
+        db, compiler, sql, params = self._sql(base, kind, bounds)
         if sql is None:  # e.g. an empty `__in` list: no query at all
             return None
-        connection = connections[queryset.db]
+        connection = connections[db]
         slots, claimed = [], set()
         for name, stand_in in base.items():
             scalars = (
@@ -206,7 +242,7 @@ class Prepared:
                         claimed.add(position)
         # Changing one value must change its own parameters and nothing else.
         for name in base:
-            _, other_sql, other_params = self._sql(
+            *_, other_sql, other_params = self._sql(
                 self._stand_ins(values, name), kind, bounds
             )
             changed = {
@@ -220,8 +256,7 @@ class Prepared:
                     f"{self.__name__}: the value of {name!r} changes more than "
                     "its own SQL parameters"
                 )
-        manager = queryset.model._base_manager.db_manager(queryset.db)
-        return _Plan(manager, sql, params, slots)
+        return _Plan(db, sql, params, slots, compiler)
 
 
 def _same(a, b):

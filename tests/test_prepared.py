@@ -11,11 +11,17 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
-from briefings.models import Article, Byline
+from briefings.models import Article, Byline, Figure
 from briefings.prepared import prepared
-from tests.factories import ArticleFactory, AuthorFactory, BylineFactory
+from tests.factories import (
+    ArticleFactory,
+    AuthorFactory,
+    BylineFactory,
+    FigureFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -137,3 +143,38 @@ def test_pages_and_counts_match_the_queryset():
     tag = stories[0].tags.get().pk
     assert listed.count(now=now, tags=tag) == 2
     assert listed.page(0, 5, now=now, tags=tag) == [stories[3], stories[0]]
+
+
+def test_every_column_reads_as_the_queryset_reads_it():
+    """Converters (JSON, datetimes), deferred fields and annotations included."""
+    story = ArticleFactory(published=True, headline="Ceasefire Holds")
+    FigureFactory(article=story, renditions={"480": {"webp": "a.webp"}})
+
+    @prepared
+    def figures(pk):
+        return Figure.objects.filter(article=pk)
+
+    @prepared
+    def headlines(now):
+        return (
+            Article.objects.published(now)
+            .annotate(headline_lower=Lower("headline"))
+            .only("headline", "published_at")
+        )
+
+    def fields(instance):
+        return {k: v for k, v in vars(instance).items() if k != "_state"}
+
+    expected = list(Figure.objects.filter(article=story.pk))
+    assert [fields(f) for f in figures(pk=story.pk)] == [fields(f) for f in expected]
+    now = timezone.now()
+    (loaded,) = headlines(now=now)
+    assert loaded.headline_lower == "ceasefire holds"
+    assert loaded.published_at == story.published_at
+    assert loaded.get_deferred_fields() >= {"body", "standfirst"}
+    assert fields(loaded) == fields(
+        Article.objects.published(now)
+        .annotate(headline_lower=Lower("headline"))
+        .only("headline", "published_at")
+        .get()
+    )
