@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from taggit.managers import TaggableManager
-from taggit.models import TaggedItemBase
+from taggit.models import Tag, TaggedItemBase
 
 from . import images, links
 from .prepared import prepared
@@ -425,6 +425,14 @@ class Article(models.Model):
     @cached_property
     def byline_authors(self):
         return [byline.author for byline in self.bylines.all()]
+
+    @cached_property
+    def byline_names(self):
+        """ "Ann", "Ann and Bo", "Ann, Bo and Cy": the byline as plain text."""
+        names = [author.name for author in self.byline_authors]
+        if len(names) < 2:
+            return "".join(names)
+        return f"{', '.join(names[:-1])} and {names[-1]}"
 
     @cached_property
     def hero(self):
@@ -1087,6 +1095,18 @@ def _card_authors(ids):
         .annotate(story_id=models.F("bylines__article"))
         .order_by("bylines__article", "bylines__position", "bylines__pk")
     )
+
+
+@prepared
+def tag_by_slug(slug):
+    """[the tag at /tags/<slug>/], or []."""
+    return Tag.objects.filter(slug=slug)
+
+
+@prepared
+def author_by_slug(slug):
+    """[the author at /authors/<slug>/], or []."""
+    return Author.objects.filter(slug=slug)
 
 
 @prepared

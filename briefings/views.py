@@ -31,12 +31,13 @@ from .consent import optional_groups, record_decision
 from .models import (
     PREVIEW_LINK_SALT,
     Article,
-    Author,
     ConsentMethod,
     Correction,
     PreviewLink,
     StoryListing,
     TagRedirect,
+    author_by_slug,
+    tag_by_slug,
 )
 from .reads import record_read
 from .search import (
@@ -48,6 +49,12 @@ from .search import (
 )
 from .search import results as search_results
 from .seo import absolute, hero_image_url, news_article
+
+
+def _one_or_404(rows):
+    if not rows:
+        raise Http404("Nothing at this address.")
+    return rows[0]
 
 
 class PublishedArticlesMixin:
@@ -164,7 +171,7 @@ class TagDetailView(PublishedArticlesMixin, ListView):
             )
 
     def get_queryset(self):
-        self.tag = get_object_or_404(Tag, slug=self.kwargs["slug"])
+        self.tag = _one_or_404(tag_by_slug(slug=self.kwargs["slug"]))
         return StoryListing(tags=self.tag.pk)
 
     def get_context_data(self, **kwargs):
@@ -196,7 +203,7 @@ class AuthorDetailView(PublishedArticlesMixin, ListView):
     template_name = "briefings/author_detail.html"
 
     def get_queryset(self):
-        self.author = get_object_or_404(Author, slug=self.kwargs["slug"])
+        self.author = _one_or_404(author_by_slug(slug=self.kwargs["slug"]))
         return StoryListing(bylines__author=self.author.pk)
 
     def get_context_data(self, **kwargs):

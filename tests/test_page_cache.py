@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from django.template import engines
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from pytest_django.asserts import assertContains
 
 from briefings.models import Article, FigurePlace, StoryDay
@@ -189,6 +189,20 @@ def test_story_time_writes_what_the_date_filters_wrote(settings, zone):
         ]:
             assert after.render({"t": moment}) == before.render({"t": moment})
     assert after.render({"t": None}) == ""
+
+
+def test_story_time_follows_the_language_of_each_request():
+    """The month is translated once per language, and each language gets its own."""
+    engine = engines["django"]
+    before = engine.from_string('{{ t|date:"H:i, d-M-Y" }}')
+    after = engine.from_string("{% load story_time %}{{ t|story_time }}")
+    moment = datetime(2024, 3, 5, 9, 30, tzinfo=UTC)
+    for language in ["de", "en", "fr", "de"]:
+        with translation.override(language):
+            expected = before.render({"t": moment})
+            assert f">{expected}</time>" in after.render({"t": moment})
+    with translation.override("de"):
+        assert "05-Mär-2024" in after.render({"t": moment})
 
 
 def test_with_detail_loads_the_same_rows_as_for_detail(

@@ -365,3 +365,15 @@ def test_links_follow_the_address_the_site_is_served_under(client, settings):
     assert 'href="/news/tags/armenia/"' in prefixed
     assert f'href="/news/stories/{story.slug}/"' in home
     assert 'href="/news/tags/"' in home
+
+
+def test_cards_list_every_author_in_byline_order(client):
+    story = ArticleFactory(published=True)
+    for position, name in enumerate(["Ann Lee", "Bo <b>Chan</b>", "Cy Diaz"]):
+        BylineFactory(article=story, position=position, author=AuthorFactory(name=name))
+    duo = ArticleFactory(published=True)
+    BylineFactory(article=duo, author=AuthorFactory(name="Di Roy"), position=2)
+    BylineFactory(article=duo, author=AuthorFactory(name="Ed Fox"), position=1)
+    response = client.get(reverse("briefings:home"))
+    assertContains(response, "Ann Lee, Bo &lt;b&gt;Chan&lt;/b&gt; and Cy Diaz &middot;")
+    assertContains(response, "Ed Fox and Di Roy &middot;")
