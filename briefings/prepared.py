@@ -11,8 +11,7 @@ each value lands among the SQL parameters. Every later call puts the real
 values in those places, runs the same SQL, and turns the rows into model
 instances as Django's ModelIterable does, from what the compiler worked out
 once (the columns' converters, deferred fields, annotations, the model's
-`from_db()`). PostgreSQL's driver also prepares the statement on the server
-after a few runs.
+`from_db()`).
 
 Only what can be verified is prepared. While compiling, each value must show
 up among the parameters exactly as Django adapted it, changing a value must
