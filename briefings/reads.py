@@ -30,7 +30,7 @@ _last_flush = time.monotonic()
 
 
 def _is_bot(request) -> bool:
-    agent = request.headers.get("User-Agent", "").lower()
+    agent = request.META.get("HTTP_USER_AGENT", "").lower()
     return any(marker in agent for marker in BOT_MARKERS)
 
 

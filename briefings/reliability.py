@@ -12,7 +12,7 @@ import logging
 import sys
 
 from django.core.cache import cache
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.db import DatabaseError, connection
 from django.http import HttpResponse, JsonResponse
 from django.template import loader
@@ -72,12 +72,38 @@ def healthz(request):
     return response
 
 
+class ReusingRedisCacheClient(RedisCacheClient):
+    """Django's Redis cache client, with one redis.Redis per connection pool.
+
+    Django's makes a new redis.Redis for every cache operation, and each one
+    builds a table of some 170 response callbacks: 0.15 ms, a third of the
+    time of a page served from the cache. The client holds no state of its
+    own beyond its pool, so one per pool serves every operation.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._clients = {}
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        try:
+            return self._clients[pool]
+        except KeyError:
+            client = self._clients[pool] = self._client(connection_pool=pool)
+            return client
+
+
 class ForgivingRedisCache(RedisCache):
     """Django's Redis cache, where a Redis that does not answer is a cache miss.
 
     Reads return the default, writes are dropped, counters start again; each
     failure is logged. Pages then render from the database, a little slower.
     """
+
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._class = ReusingRedisCacheClient
 
     def _forgive(self, method, default, *args, **kwargs):
         from redis.exceptions import ConnectionError as RedisConnectionError
