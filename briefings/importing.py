@@ -16,7 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from taggit.models import Tag
@@ -263,3 +263,15 @@ class Importer:
             if slug not in taken:
                 return slug
         return f"{base}-{uuid.uuid4().hex[:8]}"
+
+
+def refresh_planner_statistics():
+    """Tell the database's query planner what the tables hold after a big import.
+
+    PostgreSQL's autovacuum would get to it within a minute or so; until then
+    the planner takes freshly filled tables for empty and may pick plans that
+    read every story (a tag page cost PostgreSQL 2.2 ms instead of 1.2 ms).
+    SQLite keeps no statistics until asked.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")

@@ -153,6 +153,16 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Server-side binding, and a statement run five times on a connection is
+    # prepared on the server: PostgreSQL stops parsing and planning the reader
+    # pages' queries (half its work on a story page). Switch off behind
+    # PgBouncer in transaction pooling mode, which cannot keep them.
+    if env_bool("DJANGO_DB_PREPARED_STATEMENTS", True):
+        DATABASES["default"]["OPTIONS"] = {
+            "server_side_binding": True,
+            "prepare_threshold": 5,
+        }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         # IMMEDIATE transactions take the write lock up front, so two writers

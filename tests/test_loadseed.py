@@ -10,10 +10,11 @@ from unittest import mock
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 from pytest_django.asserts import assertContains, assertNotContains
 
 from briefings import seedformat
+from briefings.management.commands.loadseed import ANALYZE_MIN_STORIES
 from briefings.models import (
     Article,
     ArticleQuerySet,
@@ -404,3 +405,34 @@ def test_many_files_parse_in_worker_processes_and_report_in_order(tmp_path):
     assert created == [f"{tmp_path}/{n:02d}.txt" for n in range(24)]
     assert Article.objects.count() == 24
     assert "24 created, 0 updated, 0 unchanged, 0 skipped, 1 failed." in out
+
+
+def planner_rows(table):
+    """How many rows the database's planner statistics say `table` holds."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [table])
+            return cursor.fetchone()[0]
+        cursor.execute("SELECT name FROM sqlite_master WHERE name = 'sqlite_stat1'")
+        if cursor.fetchone() is None:
+            return -1
+        cursor.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = %s", [table])
+        row = cursor.fetchone()
+        return int(row[0].split()[0]) if row else -1
+
+
+def test_a_large_import_renews_the_planner_statistics(tmp_path):
+    """Without statistics the planner takes the new stories for none at all."""
+    few, many = tmp_path / "few", tmp_path / "many"
+    few.mkdir()
+    many.mkdir()
+    for n in range(ANALYZE_MIN_STORIES - 1):
+        write_seed(few, f"{n:02d}.txt", f"Story number {n} of the day")
+    for n in range(ANALYZE_MIN_STORIES):
+        write_seed(many, f"m{n:02d}.txt", f"Another story, number {n}")
+    run(few)
+    assert planner_rows("briefings_article") < ANALYZE_MIN_STORIES - 1  # not asked
+    out, _, error = run(many)
+    assert error is None, out
+    assert Article.objects.count() == 2 * ANALYZE_MIN_STORIES - 1
+    assert planner_rows("briefings_article") == 2 * ANALYZE_MIN_STORIES - 1

@@ -13,7 +13,8 @@ PROBE = (
     "'cache': s.CACHES['default']['BACKEND'], 'hosts': s.ALLOWED_HOSTS, "
     "'redirect': s.SECURE_SSL_REDIRECT, 'hsts': s.SECURE_HSTS_SECONDS, "
     "'static': s.STORAGES['staticfiles']['BACKEND'], "
-    "'page_cache': s.PAGE_CACHE_SECONDS}))"
+    "'page_cache': s.PAGE_CACHE_SECONDS, "
+    "'db_options': s.DATABASES['default'].get('OPTIONS', {})}))"
 )
 
 
@@ -66,6 +67,17 @@ def test_environment_selects_postgresql_redis_and_plain_http():
     assert values["hosts"] == ["news.example", "www.news.example"]
     assert values["page_cache"] == 300
     assert values["redirect"] is False and values["hsts"] == 0
+    # PostgreSQL prepares the statements it is sent again and again...
+    assert values["db_options"] == {"server_side_binding": True, "prepare_threshold": 5}
+
+
+def test_prepared_statements_can_be_switched_off_for_pgbouncer():
+    done = load_settings(
+        DJANGO_SECRET_KEY="s3cret-for-this-test",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/briefings",
+        DJANGO_DB_PREPARED_STATEMENTS="0",
+    )
+    assert json.loads(done.stdout)["db_options"] == {}
 
 
 def test_a_misspelt_boolean_is_an_error_not_a_guess():

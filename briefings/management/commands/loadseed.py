@@ -8,11 +8,22 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from briefings.importing import FAILED, OUTCOMES, Importer, ImportResult, article_dict
+from briefings.importing import (
+    CREATED,
+    FAILED,
+    OUTCOMES,
+    UPDATED,
+    Importer,
+    ImportResult,
+    article_dict,
+    refresh_planner_statistics,
+)
 from briefings.models import ArticleStatus
 from briefings.seedfiles import read_all
 
 PROGRESS_MIN_FILES = 20
+# After writing this many stories, the database's planner statistics are renewed.
+ANALYZE_MIN_STORIES = 50
 
 
 class Command(BaseCommand):
@@ -59,6 +70,9 @@ class Command(BaseCommand):
             results = self.report_json(results)
         else:
             results = self.report_text(results, len(entries), options)
+        written = sum(result.outcome in (CREATED, UPDATED) for result in results)
+        if written >= ANALYZE_MIN_STORIES:
+            refresh_planner_statistics()
         failed = sum(result.outcome == FAILED for result in results)
         if failed:
             raise CommandError(f"{failed} of {len(results)} seed file(s) failed.")
