@@ -29,6 +29,7 @@ tests/test_prepared.py compares its rows with the queryset's.
 import datetime
 import functools
 import itertools
+import threading
 
 from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
 from django.db import connections
@@ -144,6 +145,7 @@ class Prepared:
     def __init__(self, build):
         self.build = build
         self._plans = {}
+        self._lock = threading.Lock()
         functools.update_wrapper(self, build)
 
     def __call__(self, **values):
@@ -169,9 +171,10 @@ class Prepared:
         except KeyError:
             pass
         plan = self._compile(values, kind, bounds)
-        if len(self._plans) >= self.max_plans:
-            del self._plans[next(iter(self._plans))]
-        self._plans[key] = plan
+        with self._lock:  # threads may compile at once; one trims at a time
+            while len(self._plans) >= self.max_plans:
+                del self._plans[next(iter(self._plans))]
+            self._plans[key] = plan
         return plan, values
 
     def _stand_ins(self, values, variant_of=None):

@@ -178,3 +178,18 @@ def test_every_column_reads_as_the_queryset_reads_it():
         .only("headline", "published_at")
         .get()
     )
+
+
+def test_plans_are_kept_for_the_most_recent_shapes_only():
+    """Each list length is its own plan; old ones are dropped, answers stay right."""
+    stories = [ArticleFactory() for _ in range(5)]
+
+    @prepared
+    def by_ids(ids):
+        return Article.objects.filter(pk__in=ids).order_by("pk")
+
+    by_ids.max_plans = 2
+    for size in (1, 2, 3, 4, 5, 1):
+        chosen = [s.pk for s in stories[:size]]
+        assert by_ids(ids=chosen) == stories[:size]
+    assert len(by_ids._plans) == 2
