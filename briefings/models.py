@@ -1096,7 +1096,7 @@ def _card_authors(ids):
     return (
         Author.objects.filter(bylines__article__in=ids)
         .annotate(story_id=models.F("bylines__article"))
-        .order_by("bylines__article", "bylines__position", "bylines__pk")
+        .order_by("bylines__position", "bylines__pk")
     )
 
 
