@@ -37,6 +37,7 @@ from django.utils.cache import (
     set_response_etag,
 )
 
+from . import replicas
 from .consent import get_state
 
 VERSION_KEY = "pages:version"
@@ -47,7 +48,7 @@ MARK = "X-Page-Cache"
 def bump_version(**kwargs):
     """Make every cached page stale at once (on any content change).
 
-    Two cache operations and no query, so saving content stays cheap even
+    Three cache operations and no query, so saving content stays cheap even
     when thousands of rows arrive at once (loaddata, loadseed).
     """
     try:
@@ -55,6 +56,7 @@ def bump_version(**kwargs):
     except ValueError:
         cache.add(VERSION_KEY, 1, None)
     cache.delete(NEXT_LIVE_KEY)
+    replicas.content_changed()
 
 
 def _next_live():

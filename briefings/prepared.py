@@ -32,7 +32,7 @@ import itertools
 import threading
 
 from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
-from django.db import connections
+from django.db import connections, router
 from django.db.models.query import ModelIterable
 
 _EPOCH = datetime.datetime(1901, 1, 1, tzinfo=datetime.UTC)
@@ -145,6 +145,7 @@ class Prepared:
     def __init__(self, build):
         self.build = build
         self._plans = {}
+        self._model = None  # known after the first compilation
         self._lock = threading.Lock()
         functools.update_wrapper(self, build)
 
@@ -165,12 +166,17 @@ class Prepared:
 
     def _plan(self, kind, bounds, values):
         values = _normalise(values)
-        key = (kind, bounds, _shape(values))
+        # Plans are per database too: a router may send reads elsewhere
+        # (briefings/replicas.py), and the SQL was compiled for one of them.
+        model = self._model
+        alias = None if model is None else router.db_for_read(model)
+        key = (kind, bounds, _shape(values), alias)
         try:
             return self._plans[key], values
         except KeyError:
             pass
         plan = self._compile(values, kind, bounds)
+        key = (kind, bounds, _shape(values), router.db_for_read(self._model))
         with self._lock:  # threads may compile at once; one trims at a time
             while len(self._plans) >= self.max_plans:
                 del self._plans[next(iter(self._plans))]
@@ -190,6 +196,7 @@ class Prepared:
 
     def _sql(self, stand_ins, kind, bounds):
         queryset = self.build(**stand_ins)
+        self._model = queryset.model
         if queryset._iterable_class is not ModelIterable:
             raise ImproperlyConfigured(f"{self.__name__}: not a model queryset")
         if queryset.query.select_related or queryset._prefetch_related_lookups:

@@ -80,6 +80,8 @@ MIDDLEWARE = [
     "django.middleware.http.ConditionalGetMiddleware",
     # Serves cached public pages before everything below runs (briefings/pagecache.py).
     "briefings.pagecache.PageCacheMiddleware",
+    # Anonymous readers' reads from the read replica, when there is one.
+    "briefings.replicas.ReplicaReadsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -163,6 +165,23 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "server_side_binding": True,
             "prepare_threshold": 5,
         }
+# An optional PostgreSQL read replica for anonymous readers' pages
+# (briefings/replicas.py): reads within BRIEFINGS_REPLICA_LAG_SECONDS of a
+# content change, and all of editors', stay on the primary.
+REPLICA_DATABASE = None
+REPLICA_LAG_SECONDS = env_int("BRIEFINGS_REPLICA_LAG_SECONDS", 10)
+if os.environ.get("DATABASE_REPLICA_URL"):
+    REPLICA_DATABASE = "replica"
+    DATABASES[REPLICA_DATABASE] = {
+        **dj_database_url.parse(
+            os.environ["DATABASE_REPLICA_URL"],
+            conn_max_age=env_int("DJANGO_CONN_MAX_AGE", 60),
+            conn_health_checks=True,
+        ),
+        "OPTIONS": dict(DATABASES["default"].get("OPTIONS", {})),
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASE_ROUTERS = ["briefings.replicas.ReplicaRouter"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         # IMMEDIATE transactions take the write lock up front, so two writers

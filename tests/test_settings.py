@@ -18,14 +18,14 @@ PROBE = (
 )
 
 
-def load_settings(**env):
+def load_settings(probe=PROBE, **env):
     clean = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))
     }
     done = subprocess.run(
-        [sys.executable, "-c", PROBE],
+        [sys.executable, "-c", probe],
         env={**clean, **env},
         cwd=settings.BASE_DIR,
         capture_output=True,

@@ -1,5 +1,6 @@
 """Two app servers on one PostgreSQL and one Redis: an edit through one is seen
-fresh through the other (the page cache and its version live in Redis).
+fresh through the other (the page cache and its version live in Redis), the
+readers' server reading through the read-replica router.
 
 Runs where the suite itself runs on PostgreSQL and Redis (CI's second pass).
 """
@@ -41,7 +42,7 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def app_server(port, static_root):
+def app_server(port, static_root, *, replica=False):
     params = settings.DATABASES["default"]
     database_url = (
         f"postgres://{params['USER']}@{params['HOST']}:{params['PORT'] or 5432}/"
@@ -59,6 +60,10 @@ def app_server(port, static_root):
         "BRIEFINGS_REQUIRE_2FA": "0",
         "DJANGO_STATIC_ROOT": str(static_root),
     }
+    if replica:
+        # A "replica" that is the primary itself: the readers' reads go through
+        # the replica alias and router (briefings/replicas.py).
+        env["DATABASE_REPLICA_URL"] = database_url
     server = subprocess.Popen(
         [
             sys.executable,
@@ -128,7 +133,10 @@ def test_an_edit_through_one_process_is_fresh_through_the_other(
         check=True,
     )
     port_a, port_b = free_port(), free_port()
-    servers = [app_server(port_a, tmp_path), app_server(port_b, tmp_path)]
+    servers = [
+        app_server(port_a, tmp_path, replica=True),
+        app_server(port_b, tmp_path),
+    ]
     try:
         reader = Browser(f"http://127.0.0.1:{port_a}")
         status, page, _ = reader.get(story.get_absolute_url())
