@@ -89,11 +89,6 @@ class ArticleQuerySet(models.QuerySet):
             published_at__lte=timezone.now() if now is None else now,
         )
 
-    def published_story(self, slug):
-        """The published story at /stories/<slug>/, or None (one prepared query)."""
-        stories = _published_story(slug=slug, now=timezone.now())
-        return stories[0] if stories else None
-
     def from_source(self, name):
         """The story imported from seed file `name`, via its unique index.
 
@@ -128,62 +123,6 @@ class ArticleQuerySet(models.QuerySet):
         from .search import search_articles
 
         return search_articles(self, text)
-
-    def as_cards(self):
-        """The stories, as a list, with what a story card shows (see `cards()`)."""
-        return cards(list(self))
-
-    def for_detail(self):
-        """Everything a story page shows, in a fixed number of queries."""
-        return self.prefetch_related(
-            Prefetch("bylines", Byline.objects.select_related("author")),
-            "figures",
-            "tags",
-            "corrections",
-            "related_links",
-        )
-
-
-def cards(stories):
-    """`stories`, with what a story card shows: byline authors, hero figure.
-
-    What `for_listing()` loads, in two prepared queries for the whole page and
-    without prefetch_related's matching of rows to objects (about 1 ms less
-    for a page of 20 cards). Returns the list.
-    """
-    ids = [story.pk for story in stories]
-    authors = {pk: [] for pk in ids}
-    for author in _card_authors(ids=ids):
-        authors[author.story_id].append(author)
-    heroes = {figure.article_id: figure for figure in _card_heroes(ids=ids)}
-    for story in stories:
-        story.__dict__["byline_authors"] = authors[story.pk]
-        story.hero_figures = [heroes[story.pk]] if story.pk in heroes else []
-    return stories
-
-
-class StoryListing:
-    """The published stories of a listing page, as Paginator takes them.
-
-    `filters` narrow them (`tags=<tag id>`, `bylines__author=<author id>`).
-    Counting and each page are prepared queries (see prepared.py), and a page
-    comes back as story cards, with only the columns a card shows.
-    """
-
-    model = None  # set below Article; ListView names the list after it
-
-    def __init__(self, **filters):
-        self.filters = filters
-        self.now = timezone.now()
-
-    def count(self):
-        return _listed_stories.count(now=self.now, **self.filters)
-
-    def __getitem__(self, page):
-        stories = _listed_stories.page(
-            page.start, page.stop, now=self.now, **self.filters
-        )
-        return cards(stories)
 
 
 class ArticleManager(models.Manager.from_queryset(ArticleQuerySet)):
@@ -401,9 +340,9 @@ class Article(models.Model):
     def with_detail(self):
         """Load everything the story page shows, one prepared query per relation.
 
-        For a single story this does what `for_detail()` does at a fraction of
-        the cost: prefetch_related builds IN-list queries and matches rows back
-        to their objects (about 0.6 ms of Python per relation), and even a plain
+        For a single story this does what prefetch_related() would at a fraction
+        of the cost: prefetching builds IN-list queries and matches rows back to
+        their objects (about 0.6 ms of Python per relation), and even a plain
         query spends more time being compiled than running (see prepared.py).
         The rows fill the same prefetch cache, so `self.figures.all()`,
         `self.tags.all()` and the rest make no further query. Returns the story.
@@ -476,9 +415,11 @@ class Article(models.Model):
         links = list(self.related_links.all())
         if not links:
             return []
-        story_ids = sorted({link.story_id for link in links if link.story_id})
-        titles = sorted({link.title.casefold() for link in links})
-        candidates = _related_stories(story_ids=story_ids, titles=titles)
+        story_ids = {link.story_id for link in links if link.story_id}
+        titles = {link.title.casefold() for link in links}
+        candidates = _related_stories(
+            story_ids=sorted(story_ids), titles=sorted(titles)
+        )
         public, matches = {}, {}
         for story in candidates:
             if not story.is_public:
@@ -1078,7 +1019,47 @@ class SearchTermDay(models.Model):
         return f"{self.term} on {self.day}: {self.searches}"
 
 
-StoryListing.model = Article
+def cards(stories):
+    """`stories`, with what a story card shows: byline authors, hero figure.
+
+    What `for_listing()` loads, in two prepared queries for the whole page and
+    without prefetch_related's matching of rows to objects (about 1 ms less
+    for a page of 20 cards). Returns the list.
+    """
+    ids = [story.pk for story in stories]
+    authors = {pk: [] for pk in ids}
+    for author in _card_authors(ids=ids):
+        authors[author.story_id].append(author)
+    heroes = {figure.article_id: figure for figure in _card_heroes(ids=ids)}
+    for story in stories:
+        story.__dict__["byline_authors"] = authors[story.pk]
+        story.hero_figures = [heroes[story.pk]] if story.pk in heroes else []
+    return stories
+
+
+class StoryListing:
+    """The published stories of a listing page, as Paginator takes them.
+
+    `filters` narrow them (`tags=<tag id>`, `bylines__author=<author id>`).
+    Counting and each page are prepared queries (see prepared.py), and a page
+    comes back as story cards, with only the columns a card shows.
+    """
+
+    model = Article  # ListView names the page's list after it
+
+    def __init__(self, **filters):
+        self.filters = filters
+        self.now = timezone.now()
+
+    def count(self):
+        return _listed_stories.count(now=self.now, **self.filters)
+
+    def __getitem__(self, page):
+        stories = _listed_stories.page(
+            page.start, page.stop, now=self.now, **self.filters
+        )
+        return cards(stories)
+
 
 # The reader pages' queries, compiled once per process (see prepared.py).
 
@@ -1120,6 +1101,12 @@ def _card_heroes(ids):
 @prepared
 def _published_story(slug, now):
     return Article.objects.published(now).filter(slug=slug)
+
+
+def published_story(slug):
+    """The published story at /stories/<slug>/, or None (one prepared query)."""
+    stories = _published_story(slug=slug, now=timezone.now())
+    return stories[0] if stories else None
 
 
 @prepared

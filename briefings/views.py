@@ -37,6 +37,7 @@ from .models import (
     StoryListing,
     TagRedirect,
     author_by_slug,
+    published_story,
     tag_by_slug,
 )
 from .reads import record_read
@@ -75,11 +76,8 @@ class ArticleDetailView(DetailView):
     context_object_name = "article"
     count_reads = True
 
-    def get_queryset(self):
-        return Article.objects.published()
-
     def get_object(self, queryset=None):
-        story = Article.objects.published_story(self.kwargs["slug"])
+        story = published_story(self.kwargs["slug"])
         if story is None:
             raise Http404("No story at this address.")
         return story.with_detail()

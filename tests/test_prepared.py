@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from briefings.models import Article, Byline, Figure
+from briefings.models import Article, Byline, Figure, published_story
 from briefings.prepared import prepared
 from tests.factories import (
     ArticleFactory,
@@ -89,7 +89,7 @@ def test_the_story_pages_author_order_is_the_byline_order():
     story = ArticleFactory(published=True)
     second = BylineFactory(article=story, position=2, author=AuthorFactory(name="B"))
     first = BylineFactory(article=story, position=1, author=AuthorFactory(name="A"))
-    loaded = Article.objects.published_story(story.slug).with_detail()
+    loaded = published_story(story.slug).with_detail()
     assert loaded.byline_authors == [first.author, second.author]
 
 
