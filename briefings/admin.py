@@ -29,6 +29,7 @@ from reversion_compare.admin import CompareVersionAdmin
 from taggit.models import Tag
 
 from . import prepublish, tags
+from .adminsite import PUBLISH_PERMISSION
 from .models import (
     Article,
     ArticleStatus,
@@ -49,9 +50,8 @@ from .models import (
     WorkflowEvent,
 )
 from .readership import bar_chart, hourly_views, most_read
-from .search import TRENDS_DAYS, TRENDS_MIN_SEARCHES
+from .search import TRENDS_DAYS, TRENDS_MIN_SEARCHES, forget_trends, trends_since
 
-PUBLISH_PERMISSION = "briefings.publish_article"
 WRITER_STATUSES = (ArticleStatus.DRAFT, ArticleStatus.IN_REVIEW)
 SHARE_LINK_LIFETIME = timedelta(hours=48)
 
@@ -756,9 +756,8 @@ class ArticleAdmin(CompareVersionAdmin):
     @staticmethod
     def _recent_search_terms(limit=15):
         """The most searched terms of the Search Trends window, hidden ones too."""
-        since = timezone.localdate() - timedelta(days=TRENDS_DAYS - 1)
         return (
-            SearchTerm.objects.filter(days__day__gte=since)
+            SearchTerm.objects.filter(days__day__gte=trends_since())
             .annotate(total=Sum("days__searches"))
             .order_by("-total", "term")[:limit]
         )
@@ -795,12 +794,11 @@ class SearchTermAdmin(admin.ModelAdmin):
     actions = ["hide", "show"]
 
     def get_queryset(self, request):
-        since = timezone.localdate() - timedelta(days=TRENDS_DAYS - 1)
         return (
             super()
             .get_queryset(request)
             .annotate(
-                recent=Sum("days__searches", filter=Q(days__day__gte=since)),
+                recent=Sum("days__searches", filter=Q(days__day__gte=trends_since())),
                 total=Sum("days__searches"),
             )
         )
@@ -821,15 +819,18 @@ class SearchTermAdmin(admin.ModelAdmin):
 
     @admin.action(description="Hide from Search Trends", permissions=["change"])
     def hide(self, request, queryset):
-        for term in queryset:  # one by one, so the trends box updates at once
-            term.hidden = True
-            term.save(update_fields=["hidden"])
+        self._set_hidden(queryset, True)
 
     @admin.action(description="Show in Search Trends", permissions=["change"])
     def show(self, request, queryset):
-        for term in queryset:
-            term.hidden = False
-            term.save(update_fields=["hidden"])
+        self._set_hidden(queryset, False)
+
+    @staticmethod
+    def _set_hidden(queryset, hidden):
+        """One UPDATE, then the trends box (and the pages showing it) once."""
+        chosen = list(queryset.values_list("pk", flat=True))
+        SearchTerm.objects.filter(pk__in=chosen).update(hidden=hidden)
+        forget_trends()
 
 
 @admin.register(WorkflowEvent)

@@ -30,9 +30,8 @@ PUBLISH_PERMISSION = "briefings.publish_article"
 
 
 def must_use_2fa(user) -> bool:
-    return settings.BRIEFINGS_REQUIRE_2FA and (
-        user.is_superuser or user.has_perm(PUBLISH_PERMISSION)
-    )
+    # has_perm() is true for an active superuser too.
+    return settings.BRIEFINGS_REQUIRE_2FA and user.has_perm(PUBLISH_PERMISSION)
 
 
 class TwoFactorAuthenticationForm(OTPAuthenticationFormMixin, AdminAuthenticationForm):

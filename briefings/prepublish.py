@@ -5,10 +5,10 @@ enforced by the story form; these are the things an editor should see and
 decide on.
 """
 
+from . import images
 from .models import Article
 
 HEADLINE_LIMIT = 110
-HERO_MIN_WIDTH = 1200
 
 
 def warnings(article: Article) -> list[str]:
@@ -46,10 +46,10 @@ def warnings(article: Article) -> list[str]:
         if not figure.credit.strip():
             found.append(f"{name} has no credit.")
         width = figure.image_width  # stored on save: no file is opened
-        if figure.place == "hero" and width and width < HERO_MIN_WIDTH:
+        if figure.place == "hero" and width and width < images.HERO_WIDTH:
             found.append(
                 f"The hero image is {width} px wide; news surfaces (Google "
-                f"Discover, social cards) want at least {HERO_MIN_WIDTH} px."
+                f"Discover, social cards) want at least {images.HERO_WIDTH} px."
             )
     links = list(article.related_links.all())
     if links:

@@ -451,6 +451,11 @@ def discard() -> None:
         _pending.clear()
 
 
+def trends_since():
+    """The first day of the Search Trends window (today is its last)."""
+    return timezone.localdate() - timedelta(days=TRENDS_DAYS - 1)
+
+
 def trending_terms() -> list[str]:
     """The most searched visible terms of the last TRENDS_DAYS days, each
     searched at least TRENDS_MIN_SEARCHES times; cached briefly."""
@@ -458,9 +463,8 @@ def trending_terms() -> list[str]:
 
     terms = cache.get(TRENDS_KEY)
     if terms is None:
-        since = timezone.localdate() - timedelta(days=TRENDS_DAYS - 1)
         terms = list(
-            SearchTerm.objects.filter(hidden=False, days__day__gte=since)
+            SearchTerm.objects.filter(hidden=False, days__day__gte=trends_since())
             .annotate(total=Sum("days__searches"))
             .filter(total__gte=TRENDS_MIN_SEARCHES)
             .order_by("-total", "term")

@@ -126,3 +126,13 @@ def test_the_requirement_can_be_switched_off_for_local_work(settings):
     client = Client()
     sign_in(client, "editor")
     assert client.get(INDEX).status_code == 200
+
+
+def test_every_admin_page_links_to_the_two_factor_set_up():
+    """A writer (not required to) can find the page to set up an app."""
+    person("writer", "Writers")
+    client = Client()
+    sign_in(client, "writer")
+    for url in (INDEX, reverse("admin:briefings_article_changelist")):
+        assertContains(client.get(url), f'<a href="{SETUP}">Two-factor sign-in</a>')
+    assert client.get(SETUP).status_code == 200

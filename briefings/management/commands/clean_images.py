@@ -25,7 +25,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, dry_run, **options):
-        pending = [f for f in Figure.objects.exclude(image="") if not f.renditions]
+        pending = list(Figure.objects.exclude(image="").filter(renditions=[]))
         done = failed = 0
         for figure in pending:
             name = figure.image.name
