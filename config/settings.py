@@ -100,7 +100,6 @@ MIDDLEWARE = [
 # Two-factor sign-in (briefings.adminsite): required of Editors and superusers
 # unless switched off (it is off by default for local development only).
 BRIEFINGS_REQUIRE_2FA = env_bool("BRIEFINGS_REQUIRE_2FA", not DEBUG)
-OTP_TOTP_ISSUER = os.environ.get("BRIEFINGS_SITE_NAME", "Briefings")
 
 # Signing in (only staff can) leads to the admin, whatever `next` said.
 LOGIN_URL = "admin:login"
@@ -155,16 +154,18 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# PostgreSQL: server-side binding, and a statement run five times on a
+# connection is prepared on the server, so PostgreSQL stops parsing and planning
+# the reader pages' queries (half its work on a story page). Switch off behind
+# PgBouncer in transaction pooling mode, which cannot keep them. Added to what
+# the URL's query string sets (sslmode=require...), never in place of it.
+PREPARED_STATEMENTS = (
+    {"server_side_binding": True, "prepare_threshold": 5}
+    if env_bool("DJANGO_DB_PREPARED_STATEMENTS", True)
+    else {}
+)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Server-side binding, and a statement run five times on a connection is
-    # prepared on the server: PostgreSQL stops parsing and planning the reader
-    # pages' queries (half its work on a story page). Switch off behind
-    # PgBouncer in transaction pooling mode, which cannot keep them.
-    if env_bool("DJANGO_DB_PREPARED_STATEMENTS", True):
-        DATABASES["default"]["OPTIONS"] = {
-            "server_side_binding": True,
-            "prepare_threshold": 5,
-        }
+    DATABASES["default"].setdefault("OPTIONS", {}).update(PREPARED_STATEMENTS)
 # An optional PostgreSQL read replica for anonymous readers' pages
 # (briefings/replicas.py): reads within BRIEFINGS_REPLICA_LAG_SECONDS of a
 # content change, and all of editors', stay on the primary.
@@ -172,15 +173,13 @@ REPLICA_DATABASE = None
 REPLICA_LAG_SECONDS = env_int("BRIEFINGS_REPLICA_LAG_SECONDS", 10)
 if os.environ.get("DATABASE_REPLICA_URL"):
     REPLICA_DATABASE = "replica"
-    DATABASES[REPLICA_DATABASE] = {
-        **dj_database_url.parse(
-            os.environ["DATABASE_REPLICA_URL"],
-            conn_max_age=env_int("DJANGO_CONN_MAX_AGE", 60),
-            conn_health_checks=True,
-        ),
-        "OPTIONS": dict(DATABASES["default"].get("OPTIONS", {})),
-        "TEST": {"MIRROR": "default"},
-    }
+    DATABASES[REPLICA_DATABASE] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"],
+        conn_max_age=env_int("DJANGO_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+    )
+    DATABASES[REPLICA_DATABASE]["TEST"] = {"MIRROR": "default"}
+    DATABASES[REPLICA_DATABASE].setdefault("OPTIONS", {}).update(PREPARED_STATEMENTS)
     DATABASE_ROUTERS = ["briefings.replicas.ReplicaRouter"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
@@ -258,6 +257,7 @@ USE_TZ = True
 SEED_TIME_ZONE = os.environ.get("SEED_TIME_ZONE", "UTC")
 
 SITE_NAME = os.environ.get("BRIEFINGS_SITE_NAME", "Briefings")
+OTP_TOTP_ISSUER = SITE_NAME  # the name authenticator apps show
 # Where the admin lives ("newsroom/" rather than the "admin/" every bot tries).
 ADMIN_URL = os.environ.get("DJANGO_ADMIN_URL", "admin/").strip("/") + "/"
 # The site's public address: canonical links, feeds, sitemaps, structured data

@@ -79,7 +79,9 @@ def test_the_replica_is_configured_from_the_environment():
     done = load_settings(
         DJANGO_SECRET_KEY="s3cret-for-this-test",
         DATABASE_URL="postgres://postgres@primary.example:5432/briefings",
-        DATABASE_REPLICA_URL="postgres://reader@replica.example:5432/briefings",
+        DATABASE_REPLICA_URL=(
+            "postgres://reader@replica.example:5432/briefings?sslmode=verify-full"
+        ),
         probe=probe,
     )
     values = json.loads(done.stdout)
@@ -87,4 +89,8 @@ def test_the_replica_is_configured_from_the_environment():
     assert values["routers"] == ["briefings.replicas.ReplicaRouter"]
     assert values["replica"]["HOST"] == "replica.example"
     assert values["replica"]["TEST"] == {"MIRROR": "default"}
-    assert values["replica"]["OPTIONS"]["prepare_threshold"] == 5
+    assert values["replica"]["OPTIONS"] == {
+        "sslmode": "verify-full",  # the replica's own, not the primary's
+        "server_side_binding": True,
+        "prepare_threshold": 5,
+    }

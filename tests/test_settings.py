@@ -71,6 +71,18 @@ def test_environment_selects_postgresql_redis_and_plain_http():
     assert values["db_options"] == {"server_side_binding": True, "prepare_threshold": 5}
 
 
+def test_prepared_statements_keep_the_options_in_the_database_url():
+    done = load_settings(
+        DJANGO_SECRET_KEY="s3cret-for-this-test",
+        DATABASE_URL="postgres://postgres@db.example:5432/briefings?sslmode=require",
+    )
+    assert json.loads(done.stdout)["db_options"] == {
+        "sslmode": "require",
+        "server_side_binding": True,
+        "prepare_threshold": 5,
+    }
+
+
 def test_prepared_statements_can_be_switched_off_for_pgbouncer():
     done = load_settings(
         DJANGO_SECRET_KEY="s3cret-for-this-test",
