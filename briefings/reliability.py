@@ -10,6 +10,7 @@
 
 import logging
 import sys
+import time
 
 from django.core.cache import cache
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
@@ -99,19 +100,28 @@ class ForgivingRedisCache(RedisCache):
 
     Reads return the default, writes are dropped, counters start again; each
     failure is logged. Pages then render from the database, a little slower.
+    After a failure Redis is left alone for REST_SECONDS: a Redis that stops
+    answering (rather than refusing) costs a socket timeout per call, and a page
+    makes several.
     """
+
+    REST_SECONDS = 5
 
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = ReusingRedisCacheClient
+        self._resting_until = 0.0
 
     def _forgive(self, method, default, *args, **kwargs):
         from redis.exceptions import ConnectionError as RedisConnectionError
         from redis.exceptions import TimeoutError as RedisTimeoutError
 
+        if time.time() < self._resting_until:
+            return default
         try:
             return method(*args, **kwargs)
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            self._resting_until = time.time() + self.REST_SECONDS
             log.warning("cache unavailable: %s", exc.__class__.__name__)
             return default
 

@@ -331,3 +331,19 @@ def test_the_redis_cache_keeps_one_client_through_failures():
     assert redis_cache.get("key", "fallback") == "fallback"
     redis_cache.set("key", "value")  # dropped, not raised
     assert redis_cache._cache.get_client() is client
+
+
+def test_a_redis_that_stops_answering_is_left_alone_for_a_few_seconds():
+    """Each try at a silent Redis costs a socket timeout; a page makes several."""
+    from django.core.cache.backends.redis import RedisCache
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    redis_cache = ForgivingRedisCache("redis://127.0.0.1:1/0", {})
+    with mock.patch.object(RedisCache, "get", side_effect=RedisTimeoutError) as get:
+        assert redis_cache.get("key", "fallback") == "fallback"
+        assert redis_cache.get_many(["key"]) == {}
+        redis_cache.set("key", "value")
+        assert get.call_count == 1  # the calls after the failure did not wait
+        with time_machine.travel(timezone.now() + timedelta(seconds=6)):
+            assert redis_cache.get("key", "fallback") == "fallback"
+            assert get.call_count == 2  # tried again after the rest
