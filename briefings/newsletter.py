@@ -16,6 +16,7 @@ from email.policy import default as default_email_policy
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth.base_user import BaseUserManager
 from django.core import signing
 from django.core.cache import cache
 from django.core.mail import EmailMessage
@@ -25,6 +26,12 @@ from django.db.models.functions import Lower
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from .seo import absolute
+
+# `email__lower=`: the lookup the unique constraint's Lower(email) can serve.
+models.CharField.register_lookup(Lower)
 
 logger = logging.getLogger(__name__)
 
@@ -115,13 +122,13 @@ class Subscriber(models.Model):
 
     def confirm_url(self):
         path = reverse("briefings:newsletter-confirm", args=[self.confirm_token()])
-        return site_url(path)
+        return absolute(path)
 
     def unsubscribe_url(self):
         path = reverse(
             "briefings:newsletter-unsubscribe", args=[self.unsubscribe_token()]
         )
-        return site_url(path)
+        return absolute(path)
 
     # --- State changes ------------------------------------------------------
 
@@ -172,17 +179,6 @@ def confirm_max_age():
     return settings.NEWSLETTER_CONFIRM_DAYS * 24 * 60 * 60
 
 
-def site_url(path):
-    """An absolute URL on the configured site, never on the request's Host."""
-    return settings.SITE_URL.rstrip("/") + path
-
-
-def normalise_email(email):
-    """Trimmed, with the domain in lower case (the local part is the owner's)."""
-    local, _, domain = email.strip().rpartition("@")
-    return f"{local}@{domain.lower()}"
-
-
 # --- Rate limits ---------------------------------------------------------------
 
 
@@ -193,8 +189,8 @@ def client_over_limit(request):
     the cache only (never in the database), and expires with the hour.
     """
     address = request.META.get("REMOTE_ADDR", "")
-    digest = hashlib.sha256(
-        f"{settings.SECRET_KEY}:newsletter:{address}".encode()
+    digest = salted_hmac(
+        "briefings.newsletter-signups", address, algorithm="sha256"
     ).hexdigest()
     hour = int(timezone.now().timestamp() // 3600)
     key = f"newsletter:signups:{hour}:{digest}"
@@ -223,9 +219,10 @@ def sign_up(email, consent_version):
     the same way, so nobody learns whether an address is on the list.
     """
     now = timezone.now()
-    email = normalise_email(email)
+    # Trimmed, the domain in lower case (the local part is the owner's).
+    email = BaseUserManager.normalize_email(email)
     subscriber, created = Subscriber.objects.get_or_create(
-        email__iexact=email,
+        email__lower=email.lower(),  # as the unique constraint compares them
         defaults={
             "email": email,
             "consent_version": consent_version,
@@ -279,7 +276,7 @@ def _send(subscriber, subject, template):
             "confirm_url": subscriber.confirm_url(),
             "confirm_days": settings.NEWSLETTER_CONFIRM_DAYS,
             "unsubscribe_url": unsubscribe_url,
-            "signup_url": site_url(reverse("briefings:newsletter")),
+            "signup_url": absolute(reverse("briefings:newsletter")),
         },
     )
     message = NewsletterMessage(

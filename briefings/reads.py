@@ -112,10 +112,14 @@ def discard() -> None:
 
 
 def _flush_at_exit():
-    try:
-        flush()
-    except Exception:  # noqa: BLE001 - the database may already be gone
-        pass
+    """Write what a stopping worker still holds: reads and searches."""
+    from . import search
+
+    for write in (flush, search.flush):
+        try:
+            write()
+        except Exception:  # noqa: BLE001 - the database may already be gone
+            pass
 
 
 atexit.register(_flush_at_exit)

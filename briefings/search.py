@@ -48,11 +48,13 @@ from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString
 
+from .models import SearchTerm
 from .reads import _is_bot
 
 CONFIG = "english"
 MAX_QUERY_LENGTH = 200  # characters searched; longer queries are cut here
-MAX_TERM_LENGTH = 100  # characters of a term stored for Search Trends
+# Characters of a term stored for Search Trends: what the column holds.
+MAX_TERM_LENGTH = SearchTerm._meta.get_field("term").max_length
 MAX_RESULTS = 500  # the newest matches that are ranked and shown
 MAX_WORDS = 10  # words the SQLite fallback and the highlighter look at
 TRENDS_KEY = "search:trends"

@@ -304,6 +304,15 @@ def test_case_variants_are_one_subscriber(client):
     )
 
 
+def test_addresses_equal_in_lower_case_but_not_upper_case_are_one_subscriber(client):
+    """The lookup compares as the unique constraint does (lower case): the
+    Kelvin sign lower-cases to "k" but upper-cases to itself."""
+    sign_up(client, "k@example.com")
+    response = sign_up(client, "\u212a@example.com")
+    assert response.status_code == 302  # not a 500 from the unique constraint
+    assert response["Location"] == THANKS
+
+
 def test_confirmation_is_not_resent_within_minutes(client):
     sign_up(client, "reader@example.com")
     sign_up(client, "reader@example.com")
