@@ -23,8 +23,6 @@ Two parts work together:
 import hashlib
 from functools import wraps
 
-from cookie_consent.middleware import CleanCookiesMiddleware
-from cookie_consent.util import is_cookie_consent_enabled
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Min
@@ -38,7 +36,7 @@ from django.utils.cache import (
 )
 
 from . import replicas
-from .consent import get_state
+from .consent import CleanCookiesMiddleware, get_state
 
 VERSION_KEY = "pages:version"
 NEXT_LIVE_KEY = "pages:next-live"
@@ -157,9 +155,9 @@ def cache_public_page(view):
 
 
 def _clean_cookies(request, response):
-    """What CleanCookiesMiddleware does, for a hit that skipped it."""
-    if request.COOKIES and is_cookie_consent_enabled(request):
-        CleanCookiesMiddleware(None).process_response(request, response)
+    """What the site's cookie-cleaning middleware does, for a hit that skipped it."""
+    if request.COOKIES:  # none to delete otherwise
+        CleanCookiesMiddleware(lambda request: response)(request)
 
 
 class PageCacheMiddleware:
