@@ -1,9 +1,10 @@
 """The newsroom's admin: writing, reviewing, publishing, previews and history.
 
 Writers create and edit drafts and submit them for review; Editors (the
-`publish_article` permission) publish, schedule, withdraw, delete and share
-preview links. Every rule is enforced on the server: in the form, in the
-actions, and in the permission checks that guard direct POSTs.
+`publish_article` permission) publish, schedule, withdraw, delete drafts and
+share preview links. The workflow rule lives in the model (Article.save_by,
+move_to, editable_by, deletable_by; Author.save_by): every page here, the
+form, the actions, the inlines and reversion's revert and recover, asks it.
 """
 
 import csv
@@ -14,23 +15,26 @@ from cookie_consent.admin import CookieAdmin
 from cookie_consent.models import Cookie
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q, Sum
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from reversion.models import Version
 from reversion_compare.admin import CompareVersionAdmin
 from taggit.models import Tag
 
 from . import prepublish, tags
-from .adminsite import PUBLISH_PERMISSION
 from .models import (
+    OPEN_STATUSES,
+    PUBLISHED_NOT_DELETED,
     Article,
     ArticleStatus,
     Author,
@@ -48,11 +52,11 @@ from .models import (
     TaggedArticle,
     TagRedirect,
     WorkflowEvent,
+    may_publish,
 )
 from .readership import bar_chart, hourly_views, most_read
 from .search import TRENDS_DAYS, TRENDS_MIN_SEARCHES, forget_trends, trends_since
 
-WRITER_STATUSES = (ArticleStatus.DRAFT, ArticleStatus.IN_REVIEW)
 SHARE_LINK_LIFETIME = timedelta(hours=48)
 
 # Revisions hold the story with its bylines, figures, related links and tags,
@@ -67,9 +71,56 @@ if not reversion.is_registered(Article):
         exclude=["search_vector"],  # derived; rewritten on every save
     )
 
+# Workflow rights are the model's (Article.check_change, save_by, move_to,
+# editable_by, deletable_by; Author.editable_by, save_by): the admin asks them.
 
-def can_publish(user):
-    return user.has_perm(PUBLISH_PERMISSION)
+
+def restores_only(revision, story_pk) -> bool:
+    """Whether `revision` holds only the story `story_pk` and its own rows.
+
+    Reverting a revision writes every row in it: one holding another story, or
+    another story's bylines, must never be restored through this story's page.
+    """
+    owner_field = {
+        Byline: "article_id",
+        Figure: "article_id",
+        RelatedLink: "article_id",
+        TaggedArticle: "content_object_id",
+    }
+    for version in revision.version_set.all():
+        model = version._model
+        if model is Article:
+            if version.object_id != str(story_pk):
+                return False
+        elif model in owner_field:
+            if version.field_dict.get(owner_field[model]) != story_pk:
+                return False
+        else:
+            return False
+    return True
+
+
+class StoryPartInline:
+    """Rows of a story (bylines, figures, links, corrections) are changed by
+    whoever may change the story itself, and by no one else."""
+
+    def _story_allows(self, request, obj):
+        return obj is None or obj.editable_by(request.user)
+
+    def has_add_permission(self, request, obj):
+        return super().has_add_permission(request, obj) and self._story_allows(
+            request, obj
+        )
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._story_allows(
+            request, obj
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._story_allows(
+            request, obj
+        )
 
 
 # --- Inlines -----------------------------------------------------------------
@@ -91,7 +142,7 @@ class BylineFormSet(BaseInlineFormSet):
             )
 
 
-class BylineInline(admin.TabularInline):
+class BylineInline(StoryPartInline, admin.TabularInline):
     model = Byline
     formset = BylineFormSet
     extra = 0
@@ -109,7 +160,7 @@ class FigureForm(forms.ModelForm):
         widgets = {"caption": forms.Textarea(attrs={"rows": 2})}
 
 
-class FigureInline(admin.StackedInline):
+class FigureInline(StoryPartInline, admin.StackedInline):
     model = Figure
     form = FigureForm
     extra = 0
@@ -138,7 +189,7 @@ class FigureInline(admin.StackedInline):
         )
 
 
-class RelatedLinkInline(admin.TabularInline):
+class RelatedLinkInline(StoryPartInline, admin.TabularInline):
     model = RelatedLink
     fk_name = "article"
     extra = 0
@@ -168,7 +219,7 @@ class RelatedLinkInline(admin.TabularInline):
         return "Nothing yet: waiting for a published story with this headline."
 
 
-class CorrectionInline(admin.TabularInline):
+class CorrectionInline(StoryPartInline, admin.TabularInline):
     """Corrections and clarifications readers see under the story."""
 
     model = Correction
@@ -278,12 +329,15 @@ class ArticleAdminForm(forms.ModelForm):
             self.fields[
                 "suggested_tags"
             ].help_text = "None: no existing tag's name appears in the story."
-        if user is not None and not can_publish(user) and "status" in self.fields:
-            self.fields["status"].choices = [
-                (value, label)
-                for value, label in ArticleStatus.choices
-                if value in WRITER_STATUSES
-            ]
+        if user is not None and not may_publish(user):
+            # Writers do not set the "Updated" time (the field is not theirs).
+            self.fields.pop("substantive_update", None)
+            if "status" in self.fields:
+                self.fields["status"].choices = [
+                    (value, label)
+                    for value, label in ArticleStatus.choices
+                    if value in OPEN_STATUSES
+                ]
 
     def clean_tags(self):
         # Aliases and other spellings of existing tags become those tags.
@@ -297,9 +351,8 @@ class ArticleAdminForm(forms.ModelForm):
             )
         self._check_not_stale(cleaned.get("loaded_version"))
         status = cleaned.get("status")
-        if self.user is not None and not can_publish(self.user):
-            if status not in WRITER_STATUSES:
-                raise PermissionDenied("Only editors publish or withdraw stories.")
+        if self.user is not None:
+            Article.check_status(self.user, status)
         if status == ArticleStatus.PUBLISHED:
             for field, message in [
                 ("headline", "A published story needs a headline."),
@@ -475,10 +528,63 @@ class ArticleAdmin(CompareVersionAdmin):
     def has_change_permission(self, request, obj=None):
         if not super().has_change_permission(request, obj):
             return False
-        if obj is None or can_publish(request.user):
-            return True
         # Writers edit drafts and stories in review, not live ones.
-        return obj.status in WRITER_STATUSES
+        return obj is None or obj.editable_by(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        if not super().has_delete_permission(request, obj):
+            return False
+        if obj is None:
+            return may_publish(request.user)
+        return obj.deletable_by(request.user)
+
+    def has_recover_permission(self, request):
+        """Bringing back a deleted story is an Editor's call."""
+        return may_publish(request.user) and self.has_add_permission(request)
+
+    # -- history: revert and recover ------------------------------------------
+
+    def revision_view(self, request, object_id, version_id, extra_context=None):
+        """Revert to an earlier version: a change of the story like any other.
+
+        Only a version of this story, whose revision holds nothing but this
+        story's rows, is restored here; and only by someone who may change the
+        story as it is now (reverting overwrites the row before the form
+        runs, so the check is made first, and the save compares with what
+        was there).
+        """
+        story = self.get_object(request, unquote(object_id))
+        if story is None:
+            raise Http404("No such story.")
+        version = get_object_or_404(
+            Version.objects.get_for_object(story).select_related("revision"),
+            pk=version_id,
+        )
+        if not restores_only(version.revision, story.pk):
+            raise Http404("That version is not one of this story's.")
+        if not self.has_change_permission(request, story):
+            raise PermissionDenied
+        request.stories_before = {story.pk: story.stored_state()}
+        return super().revision_view(request, object_id, version_id, extra_context)
+
+    def recover_view(self, request, version_id, extra_context=None):
+        """Bring back a deleted story (Editors only)."""
+        if not self.has_recover_permission(request):
+            raise PermissionDenied
+        version = get_object_or_404(
+            Version.objects.get_for_model(Article).select_related("revision"),
+            pk=version_id,
+        )
+        deleted = not Article.objects.filter(pk=version.object_id).exists()
+        if not deleted or not restores_only(version.revision, int(version.object_id)):
+            raise Http404("No deleted story with that version.")
+        request.stories_before = {int(version.object_id): None}
+        return super().recover_view(request, version_id, extra_context)
+
+    def recoverlist_view(self, request, extra_context=None):
+        if not self.has_recover_permission(request):
+            raise PermissionDenied
+        return super().recoverlist_view(request, extra_context)
 
     def compare_view(self, request, object_id, extra_context=None):
         # django-reversion-compare checks no permission of its own: without this,
@@ -489,17 +595,17 @@ class ArticleAdmin(CompareVersionAdmin):
         return super().compare_view(request, object_id, extra_context)
 
     def has_publish_permission(self, request):
-        return can_publish(request.user)
+        return may_publish(request.user)
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
-        if not can_publish(request.user):
+        if not may_publish(request.user):
             fields += ["published_at", "updated_at"]
         return fields
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
-        if can_publish(request.user):
+        if may_publish(request.user):
             return fieldsets
         # Writers do not set the "Updated" time either.
         return [
@@ -527,17 +633,39 @@ class ArticleAdmin(CompareVersionAdmin):
     # -- saving ---------------------------------------------------------------
 
     def save_model(self, request, obj, form, change):
-        if form.cleaned_data.get("substantive_update"):
-            obj.updated_at = timezone.now()
-        previous = (
-            Article.objects.filter(pk=obj.pk).values_list("status", flat=True).first()
-            if change
-            else ArticleStatus.DRAFT
+        # A revert has already overwritten the row: compare with what was there.
+        before = getattr(request, "stories_before", {})
+        obj.save_by(
+            request.user,
+            before=before.get(obj.pk) if obj.pk in before else obj.stored_state(),
+            substantive_update=form.cleaned_data.get("substantive_update", False),
         )
-        if obj.status == ArticleStatus.PUBLISHED and not obj.published_at:
-            obj.published_at = timezone.now()
-        super().save_model(request, obj, form, change)
-        obj.record_transition(previous, request.user)
+
+    def delete_model(self, request, obj):
+        obj.delete_by(request.user)
+
+    def delete_queryset(self, request, queryset):
+        queryset.delete_by(request.user)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        story = self.get_object(request, unquote(object_id))
+        if (
+            story is not None
+            and self.has_delete_permission(request)
+            and story.once_published
+        ):
+            self.message_user(request, PUBLISHED_NOT_DELETED, messages.ERROR)
+            return redirect("admin:briefings_article_change", story.pk)
+        return super().delete_view(request, object_id, extra_context)
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(
+            objs, request
+        )
+        if all(story.deletable_by(request.user) for story in objs):
+            # A draft goes with its bylines, figures and workflow record.
+            perms_needed = set()
+        return deleted, counts, perms_needed, protected
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
@@ -584,13 +712,28 @@ class ArticleAdmin(CompareVersionAdmin):
             messages.SUCCESS,
         )
 
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if "delete_selected" in actions:
+            _, name, description = actions["delete_selected"]
+            actions[name] = (type(self).delete_drafts, name, description)
+        return actions
+
+    def delete_drafts(self, request, queryset):
+        """Django's delete action, for drafts never published only."""
+        published = list(queryset.once_published().values_list("headline", flat=True))
+        if published:
+            self.message_user(
+                request,
+                f"Nothing was deleted. {PUBLISHED_NOT_DELETED} "
+                f"Published: {'; '.join(published)}",
+                messages.ERROR,
+            )
+            return None
+        return delete_selected(self, request, queryset)
+
     @admin.action(description="Submit for review", permissions=["change"])
     def submit_for_review(self, request, queryset):
-        if (
-            not can_publish(request.user)
-            and queryset.exclude(status__in=WRITER_STATUSES).exists()
-        ):
-            raise PermissionDenied
         self._move(request, queryset, ArticleStatus.IN_REVIEW, "submitted for review")
 
     @admin.action(description="Publish now", permissions=["publish"])
@@ -776,9 +919,20 @@ class ArticleAdmin(CompareVersionAdmin):
 
 @admin.register(Author)
 class AuthorAdmin(admin.ModelAdmin):
+    """Writers add authors and edit those with no published story; an author
+    whose name is on live bylines is changed by Editors only."""
+
     list_display = ["name", "slug"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
+
+    def has_change_permission(self, request, obj=None):
+        if not super().has_change_permission(request, obj):
+            return False
+        return obj is None or obj.editable_by(request.user)
+
+    def save_model(self, request, obj, form, change):
+        obj.save_by(request.user)
 
 
 @admin.register(SearchTerm)

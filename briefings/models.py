@@ -6,11 +6,13 @@ Every public page, and every later feed, sitemap and search, starts from it.
 
 import posixpath
 import uuid
+from datetime import datetime
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.core import signing
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.validators import URLValidator
 from django.db import models, transaction
@@ -30,12 +32,52 @@ from .prepared import prepared
 
 PREVIEW_LINK_SALT = "briefings.preview-link"
 
+#: Publishing rights: publish, schedule, withdraw, and change live stories.
+PUBLISH_PERMISSION = "briefings.publish_article"
+
 
 class ArticleStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     IN_REVIEW = "in_review", "In review"
     PUBLISHED = "published", "Published"
     WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+#: Stories that are not live: anyone who may change stories changes these.
+#: Published (scheduled included) and withdrawn stories, and their authors, are
+#: changed only by users with the publish permission.
+OPEN_STATUSES = frozenset({ArticleStatus.DRAFT, ArticleStatus.IN_REVIEW})
+
+
+def may_publish(user) -> bool:
+    """Whether `user` has publishing rights (an Editor, or an active superuser)."""
+    return user is not None and user.has_perm(PUBLISH_PERMISSION)
+
+
+class WorkflowRefused(PermissionDenied):
+    """A change the workflow does not allow this user; the admin answers 403."""
+
+
+PUBLISHED_NOT_DELETED = (
+    "Stories that are or were published are not deleted: withdraw them instead "
+    "(the Withdraw action). Only drafts never published are deleted, by editors."
+)
+
+
+#: save_by()'s default: read the story's state before the change from the database.
+AS_STORED = object()
+
+
+def _may_delete_stories(user) -> bool:
+    return may_publish(user) and user.has_perm("briefings.delete_article")
+
+
+class StoryState(NamedTuple):
+    """What the workflow rule looks at in a story as stored."""
+
+    status: str
+    published_at: datetime | None
+    updated_at: datetime | None
 
 
 class FigurePlace(models.TextChoices):
@@ -63,6 +105,28 @@ class Author(models.Model):
 
     def get_absolute_url(self):
         return links.reverse("briefings:author-detail", [self.slug])
+
+    def has_public_stories(self) -> bool:
+        """Whether a story of theirs is published, scheduled or withdrawn."""
+        return (
+            self.pk is not None
+            and Article.objects.filter(bylines__author=self.pk)
+            .exclude(status__in=OPEN_STATUSES)
+            .exists()
+        )
+
+    def editable_by(self, user) -> bool:
+        """An author whose name is on live bylines, feeds and pages is changed
+        by users with publishing rights only; others change the rest."""
+        return may_publish(user) or not self.has_public_stories()
+
+    def save_by(self, user):
+        """Save a change `user` made, if the rule above allows it."""
+        if not self.editable_by(user):
+            raise WorkflowRefused(
+                "Only editors change an author with published stories."
+            )
+        self.save()
 
 
 class TaggedArticle(TaggedItemBase):
@@ -107,6 +171,24 @@ class ArticleQuerySet(models.QuerySet):
                 to_attr="hero_figures",
             ),
         )
+
+    def once_published(self):
+        """Stories that are or were live: published (or scheduled), withdrawn,
+        or moved out of published at some time. These are withdrawn, never
+        deleted."""
+        published = ArticleStatus.PUBLISHED
+        return self.filter(
+            ~Q(status__in=OPEN_STATUSES)
+            | Q(workflow_events__from_status=published)
+            | Q(workflow_events__to_status=published)
+        ).distinct()
+
+    def delete_by(self, user):
+        """Delete these stories for `user`: drafts only, by users with
+        publishing and delete rights (see Article.deletable_by)."""
+        if not _may_delete_stories(user) or self.once_published().exists():
+            raise WorkflowRefused(PUBLISHED_NOT_DELETED)
+        return self.delete()
 
     def redirected_from(self, old_slug):
         """The published story that once had `old_slug` (one indexed lookup)."""
@@ -297,6 +379,91 @@ class Article(models.Model):
             self.imported_version is not None and self.version != self.imported_version
         )
 
+    # -- The workflow rule: every change a user makes to a story passes here --
+
+    def stored_state(self):
+        """The story's status and times as stored (None for a new story)."""
+        if self.pk is None:
+            return None
+        row = (
+            Article.objects.filter(pk=self.pk)
+            .values_list("status", "published_at", "updated_at")
+            .first()
+        )
+        return StoryState(*row) if row else None
+
+    @staticmethod
+    def may_change(user, state) -> bool:
+        """Whether `user` may change a story stored in `state` (None: new)."""
+        return may_publish(user) or state is None or state.status in OPEN_STATUSES
+
+    def editable_by(self, user) -> bool:
+        """Whether `user` may change this story, as loaded."""
+        return may_publish(user) or self.status in OPEN_STATUSES
+
+    @staticmethod
+    def check_status(user, status):
+        """Refuse a status `user` may not give a story."""
+        if not may_publish(user) and status not in OPEN_STATUSES:
+            raise WorkflowRefused("Only editors publish, schedule or withdraw stories.")
+
+    def check_change(self, user, before):
+        """Refuse (WorkflowRefused) a change `user` may not make to this story.
+
+        `before` is the story as stored before the change (`stored_state()`,
+        None for a new story). Without publishing rights, a user changes only
+        stories that are not live, leaves them not live, and leaves their
+        publication and "Updated" times as they were.
+        """
+        if may_publish(user):
+            return
+        if not self.may_change(user, before):
+            raise WorkflowRefused(
+                "Only editors change a published, scheduled or withdrawn story."
+            )
+        self.check_status(user, self.status)
+        times = (before.published_at, before.updated_at) if before else (None, None)
+        if (self.published_at, self.updated_at) != times:
+            raise WorkflowRefused(
+                "Only editors set a story's publication or 'Updated' time."
+            )
+
+    def save_by(self, user, *, before=AS_STORED, substantive_update=False):
+        """Save a change `user` made, if the workflow allows it, and record any
+        change of status with who made it. Returns the WorkflowEvent, or None.
+
+        `before` is the story as stored before the change (None: a new story);
+        it is read from the database unless given (a reverted revision has
+        already overwritten the row: the caller passes what was there).
+        `substantive_update` shows readers a new "Updated" time.
+        """
+        if before is AS_STORED:
+            before = self.stored_state()
+        if substantive_update:
+            self.updated_at = timezone.now()
+        if self.status == ArticleStatus.PUBLISHED and not self.published_at:
+            self.published_at = timezone.now()
+        self.check_change(user, before)
+        self.save()
+        return self.record_transition(
+            before.status if before else ArticleStatus.DRAFT, user
+        )
+
+    def move_to(self, status, user, *, publish_now=False):
+        """Change the story's status for `user`, save it, and log who did it.
+
+        Publishing keeps an earlier publication time (a story back from
+        withdrawal keeps its date); `publish_now` brings a scheduled one forward.
+        """
+        before = self.stored_state()
+        self.status = status
+        now = timezone.now()
+        if status == ArticleStatus.PUBLISHED and (
+            not self.published_at or (publish_now and self.published_at > now)
+        ):
+            self.published_at = now
+        return self.save_by(user, before=before)
+
     def record_transition(self, from_status, user):
         """Log a status change made by `user` (call after saving the story)."""
         if from_status == self.status:
@@ -321,21 +488,21 @@ class Article(models.Model):
             user=user,
         )
 
-    def move_to(self, status, user, *, publish_now=False):
-        """Change the story's status, save it, and log who did it.
+    @property
+    def once_published(self) -> bool:
+        """Live now or once (see ArticleQuerySet.once_published)."""
+        return Article.objects.filter(pk=self.pk).once_published().exists()
 
-        Publishing keeps an earlier publication time (a story back from
-        withdrawal keeps its date); `publish_now` brings a scheduled one forward.
-        """
-        from_status = self.status
-        self.status = status
-        now = timezone.now()
-        if status == ArticleStatus.PUBLISHED and (
-            not self.published_at or (publish_now and self.published_at > now)
-        ):
-            self.published_at = now
-        self.save()
-        return self.record_transition(from_status, user)
+    def deletable_by(self, user) -> bool:
+        """Drafts never published are deleted, by users with publishing and
+        delete rights; live and once-published stories are withdrawn."""
+        return _may_delete_stories(user) and not self.once_published
+
+    def delete_by(self, user):
+        """Delete this story for `user`, if the rule above allows it."""
+        if not self.deletable_by(user):
+            raise WorkflowRefused(PUBLISHED_NOT_DELETED)
+        return self.delete()
 
     def with_detail(self):
         """Load everything the story page shows, one prepared query per relation.

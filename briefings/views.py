@@ -27,6 +27,7 @@ from django.views.generic import DetailView, ListView, TemplateView
 from taggit.models import Tag
 
 from . import newsletter
+from .adminsite import staff_page
 from .consent import optional_groups, record_decision
 from .models import (
     PREVIEW_LINK_SALT,
@@ -118,8 +119,10 @@ class PreviewMixin:
 
 
 @method_decorator(never_cache, name="dispatch")
+@method_decorator(staff_page, name="dispatch")
 class ArticlePreviewView(PreviewMixin, ArticleDetailView):
-    """Any story, as readers will see it, for staff who may view stories.
+    """Any story, as readers will see it, for staff who may view stories,
+    signed in with two factors as the admin requires.
 
     Everyone else gets the same 404 as for a story that does not exist.
     """

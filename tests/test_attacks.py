@@ -16,6 +16,7 @@ from django.core import mail
 from django.test import Client
 from django.urls import URLResolver, reverse
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from pytest_django.asserts import assertContains, assertNotContains
 from reversion.models import Version
@@ -84,6 +85,7 @@ def one_row_per_admin_model(editor):
     AccessLog.objects.create(**attempt)
     AccessFailureLog.objects.create(**attempt)
     TOTPDevice.objects.create(user=editor, name="Phone", confirmed=False)
+    StaticDevice.objects.create(user=editor, name="Recovery codes")
     for model in admin.site._registry:
         assert model._default_manager.exists(), f"make a {model._meta.label} row"
 
