@@ -13,9 +13,11 @@ from django.contrib import admin
 from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
 from django.core import mail
+from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.urls import URLResolver, reverse
 from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from pytest_django.asserts import assertContains, assertNotContains
@@ -756,3 +758,251 @@ def test_an_editors_page_is_never_what_an_anonymous_reader_gets(settings):
                 assert leak not in html, (url, leak)
             assert "sessionid" not in response.get("Set-Cookie", "")
         assert not reader.cookies  # no session, no CSRF cookie was ever set
+
+
+# --- 7. Issue 14: no side door around the workflow ------------------------------------
+
+
+def saved_as_revision(story, **changes):
+    """Change `story` and save it as one revision (with its bylines), as the
+    admin does; return the story's version in it."""
+    with reversion.create_revision():
+        for field, value in changes.items():
+            setattr(story, field, value)
+        story.save()
+    return Version.objects.get_for_object(story).order_by("-pk").first()
+
+
+@pytest.fixture
+def live_with_old_draft():
+    """A live story whose history holds the draft it was."""
+    story = ArticleFactory(headline="Old draft headline")
+    BylineFactory(article=story)
+    old = saved_as_revision(story)
+    saved_as_revision(
+        story,
+        headline="Live headline",
+        status=ArticleStatus.PUBLISHED,
+        published_at=timezone.now() - timedelta(hours=1),
+    )
+    return story, old
+
+
+def revision_url(story_pk, version):
+    return reverse("admin:briefings_article_revision", args=[story_pk, version.pk])
+
+
+def test_a_writer_cannot_revert_a_live_story_to_take_it_down(
+    client, live_with_old_draft
+):
+    story, old = live_with_old_draft
+    url = revision_url(story.pk, old)
+    # The form the attack GETs as a Writer (here: as the Editor sees it).
+    client.force_login(staff("editor", "Editors"))
+    data = form_values(client, url)
+    assert data["headline"] == "Old draft headline"
+    data.update(headline="Taken over", status="in_review")
+    client.force_login(staff("writer", "Writers"))
+    assert client.get(url).status_code == 403
+    assert client.post(url, data).status_code == 403
+    story.refresh_from_db()
+    assert (story.headline, story.status) == ("Live headline", ArticleStatus.PUBLISHED)
+    assert not WorkflowEvent.objects.exists()
+    assert Client().get(story.get_absolute_url()).status_code == 200
+
+
+def test_an_editors_revert_of_a_live_story_is_a_recorded_workflow_event(
+    client, live_with_old_draft
+):
+    story, old = live_with_old_draft
+    editor = staff("editor", "Editors")
+    client.force_login(editor)
+    url = revision_url(story.pk, old)
+    data = form_values(client, url)
+    data["status"] = "in_review"
+    assert client.post(url, data).status_code == 302
+    story.refresh_from_db()
+    assert (story.headline, story.status) == ("Old draft headline", "in_review")
+    event = WorkflowEvent.objects.get()
+    assert (event.from_status, event.to_status, event.user) == (
+        ArticleStatus.PUBLISHED,
+        ArticleStatus.IN_REVIEW,
+        editor,
+    )
+    assert "published" in event.from_status and "draft" not in event.from_status
+
+
+def test_a_version_is_restored_only_into_its_own_story(client):
+    live = ArticleFactory(published=True, headline="Live words")
+    # A byline of the live story whose id is also a draft's id.
+    byline = BylineFactory(article=live, pk=live.pk + 1000)
+    live_version = saved_as_revision(live)
+    byline_version = Version.objects.get_for_object(byline).get()
+    assert byline_version.revision_id == live_version.revision_id
+    live.headline = "Live words, corrected"
+    live.save()
+    draft = ArticleFactory(pk=byline.pk, headline="A writer's draft")
+    for user in (staff("writer", "Writers"), staff("editor", "Editors")):
+        client.force_login(user)
+        data = form_values(
+            client, reverse("admin:briefings_article_change", args=[draft.pk])
+        )
+        data["status"] = "in_review"
+        for version in (byline_version, live_version):
+            url = revision_url(draft.pk, version)
+            assert client.get(url).status_code == 404, (user, version)
+            assert client.post(url, data).status_code == 404, (user, version)
+    live.refresh_from_db()
+    draft.refresh_from_db()
+    assert live.headline == "Live words, corrected"
+    assert (draft.headline, draft.status) == ("A writer's draft", ArticleStatus.DRAFT)
+
+
+def test_only_editors_recover_and_only_deleted_stories(client, live_with_old_draft):
+    story, old = live_with_old_draft
+    editor = staff("editor", "Editors")
+    client.force_login(editor)
+    data = form_values(
+        client, reverse("admin:briefings_article_change", args=[story.pk])
+    )
+    data.update(headline="Taken over", status="in_review")
+    recover = reverse("admin:briefings_article_recover", args=[old.pk])
+    recover_list = reverse("admin:briefings_article_recoverlist")
+    client.force_login(staff("writer", "Writers"))
+    assert client.get(recover_list).status_code == 403
+    assert client.get(recover).status_code == 403
+    assert client.post(recover, data).status_code == 403
+    # An Editor "recovers" only what was deleted, not a live story's old text.
+    client.force_login(editor)
+    assert client.get(recover).status_code == 404
+    assert client.post(recover, data).status_code == 404
+    story.refresh_from_db()
+    assert (story.headline, story.status) == ("Live headline", ArticleStatus.PUBLISHED)
+    # A deleted draft comes back.
+    draft = ArticleFactory(headline="Deleted by mistake")
+    version = saved_as_revision(draft)
+    delete = reverse("admin:briefings_article_delete", args=[draft.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 302
+    assertContains(client.get(recover_list), "Deleted by mistake")
+    url = reverse("admin:briefings_article_recover", args=[version.pk])
+    data = form_values(client, url)
+    assert client.post(url, data).status_code == 302
+    assert Article.objects.get(pk=draft.pk).headline == "Deleted by mistake"
+
+
+@pytest.mark.parametrize("state", ["published", "scheduled", "withdrawn"])
+def test_writers_edit_authors_only_while_no_story_of_theirs_is_public(client, state):
+    louise = AuthorFactory(name="Louise Greenwood", slug="louise-greenwood")
+    BylineFactory(author=louise, article=ArticleFactory(**{state: True}))
+    newcomer = AuthorFactory(name="New Reporter", slug="new-reporter")
+    BylineFactory(author=newcomer, article=ArticleFactory(in_review=True))
+    writer = staff("writer", "Writers")
+    client.force_login(writer)
+    url = reverse("admin:briefings_author_change", args=[louise.pk])
+    page = client.get(url)
+    assert page.status_code == 200  # to read
+    assertNotContains(page, 'name="name"')
+    renamed = {"name": "Someone Else", "slug": "someone-else", "bio": "x"}
+    assert client.post(url, renamed).status_code == 403
+    louise.refresh_from_db()
+    assert (louise.name, louise.slug) == ("Louise Greenwood", "louise-greenwood")
+    with pytest.raises(PermissionDenied):
+        Author(pk=louise.pk, name="Someone Else", slug="x").save_by(writer)
+    # Authors with no public story, and new ones, are the Writers' too.
+    url = reverse("admin:briefings_author_change", args=[newcomer.pk])
+    data = {"name": "Renamed Reporter", "slug": "renamed-reporter", "bio": ""}
+    assert client.post(url, data).status_code == 302
+    add = reverse("admin:briefings_author_add")
+    data = {"name": "Brand New", "slug": "brand-new", "bio": ""}
+    assert client.post(add, data).status_code == 302
+    assert (
+        Author.objects.filter(slug__in=["renamed-reporter", "brand-new"]).count() == 2
+    )
+    client.force_login(staff("editor", "Editors"))
+    url = reverse("admin:briefings_author_change", args=[louise.pk])
+    assert client.post(url, renamed).status_code == 302
+    louise.refresh_from_db()
+    assert louise.name == "Someone Else"
+
+
+def test_the_preview_asks_for_the_admins_two_factor_sign_in(client, settings):
+    settings.BRIEFINGS_REQUIRE_2FA = True
+    draft = ArticleFactory(headline="Embargoed draft")
+    url = reverse("briefings:article-preview", args=[draft.pk])
+    editor = staff("editor", "Editors")
+    client.force_login(editor)  # a password, and no authenticator app yet
+    response = client.get(url)
+    assert (response.status_code, response["Location"]) == (
+        302,
+        reverse("admin:two-factor"),
+    )
+    assert b"Embargoed" not in response.content
+    # With an app, a session opened without its code is sent to sign in.
+    for user in (editor, staff("writer", "Writers")):
+        device = TOTPDevice.objects.create(user=user, name="Phone", confirmed=True)
+        client.force_login(user)
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith(f"{LOGIN}?next=")
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+        assertContains(client.get(url), "Embargoed draft")
+
+
+def test_a_writer_cannot_set_the_updated_time(client):
+    draft = ArticleFactory(headline="A draft")
+    writer = staff("writer", "Writers")
+    client.force_login(writer)
+    url = reverse("admin:briefings_article_change", args=[draft.pk])
+    data = form_values(client, url)
+    data["substantive_update"] = "on"
+    assert client.post(url, data).status_code == 302
+    draft.refresh_from_db()
+    assert draft.updated_at is None
+    draft.updated_at = timezone.now()
+    with pytest.raises(PermissionDenied):
+        draft.save_by(writer)
+    assert Article.objects.get(pk=draft.pk).updated_at is None
+
+
+def test_editors_delete_drafts_and_withdraw_what_was_published(client):
+    writer, editor = staff("writer", "Writers"), staff("editor", "Editors")
+    draft = ArticleFactory(headline="Unwanted draft")
+    BylineFactory(article=draft)
+    draft.move_to(ArticleStatus.IN_REVIEW, writer)  # a workflow event
+    live = ArticleFactory(published=True, headline="Live story")
+    withdrawn = ArticleFactory(withdrawn=True, headline="Withdrawn story")
+    returned = ArticleFactory(published=True, headline="Returned story")
+    returned.move_to(ArticleStatus.DRAFT, editor)
+    superuser = User.objects.create_superuser("boss", password="long-enough-password-1")
+    for user in (editor, superuser):
+        client.force_login(user)
+        for story in (live, withdrawn, returned):
+            delete = reverse("admin:briefings_article_delete", args=[story.pk])
+            response = client.post(delete, {"post": "yes"}, follow=True)
+            assertContains(response, "withdraw them instead")
+        changelist = reverse("admin:briefings_article_changelist")
+        response = client.post(
+            changelist,
+            {
+                "action": "delete_selected",
+                "_selected_action": [live.pk, draft.pk],
+                "post": "yes",
+            },
+            follow=True,
+        )
+        assertContains(response, "Nothing was deleted")
+        assert Article.objects.count() == 4
+        with pytest.raises(PermissionDenied):
+            live.delete_by(user)
+    client.force_login(editor)
+    delete = reverse("admin:briefings_article_delete", args=[draft.pk])
+    assertContains(client.get(delete), "Are you sure")
+    assert client.post(delete, {"post": "yes"}).status_code == 302
+    assert not Article.objects.filter(pk=draft.pk).exists()
+    client.force_login(writer)
+    other = ArticleFactory(headline="Writer's own draft")
+    delete = reverse("admin:briefings_article_delete", args=[other.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    assert Article.objects.count() == 4

@@ -136,3 +136,83 @@ def test_every_admin_page_links_to_the_two_factor_set_up():
     for url in (INDEX, reverse("admin:briefings_article_changelist")):
         assertContains(client.get(url), f'<a href="{SETUP}">Two-factor sign-in</a>')
     assert client.get(SETUP).status_code == 200
+
+
+# --- Recovery codes -------------------------------------------------------------
+
+
+def recovery_codes(response):
+    html = response.content.decode()
+    return re.findall(r'<code class="two-factor__code">([a-z2-7]+)</code>', html)
+
+
+def editor_with_app(client):
+    """An Editor signed in with an app set up through the set-up page; the
+    recovery codes that page showed."""
+    person("editor", "Editors")
+    sign_in(client, "editor")
+    client.get(SETUP)
+    device = TOTPDevice.objects.get(user__username="editor")
+    response = client.post(SETUP, {"token": code(device)})
+    assertContains(response, "Two-factor sign-in is on")
+    return device, recovery_codes(response)
+
+
+def test_recovery_codes_are_shown_once_and_each_signs_in_once():
+    client = Client()
+    device, codes = editor_with_app(client)
+    assert len(set(codes)) == 10
+    assert all(len(c) == 8 and not c.isdigit() for c in codes)
+    page = client.get(SETUP)
+    assertContains(page, "Recovery codes left: 10")
+    assert not set(codes) & set(recovery_codes(page))
+    assert not any(c in page.content.decode() for c in codes)
+    # The phone is lost: a recovery code instead of the app's code.
+    lost_phone = Client()
+    response = sign_in(lost_phone, "editor", token=codes[0].upper())
+    assertRedirects(response, INDEX, fetch_redirect_response=False)
+    changelist = reverse("admin:briefings_article_changelist")
+    assert lost_phone.get(changelist).status_code == 200
+    assertContains(lost_phone.get(SETUP), "Recovery codes left: 9")
+    # Each code works once.
+    with time_machine.travel(timedelta(seconds=3)):
+        again = Client()
+        response = sign_in(again, "editor", token=codes[0])
+        assert response.status_code == 200
+        assert again.get(changelist).status_code == 302
+    with time_machine.travel(timedelta(seconds=10)):
+        assertRedirects(
+            sign_in(Client(), "editor", token=codes[1]),
+            INDEX,
+            fetch_redirect_response=False,
+        )
+
+
+def test_new_recovery_codes_void_the_old_ones():
+    client = Client()
+    device, old = editor_with_app(client)
+    response = client.post(SETUP, {"new_codes": "1"})
+    new = recovery_codes(response)
+    assert len(new) == 10 and not set(new) & set(old)
+    assertContains(response, "this page is the only time they are shown")
+    assert sign_in(Client(), "editor", token=old[0]).status_code == 200
+    with time_machine.travel(timedelta(seconds=3)):
+        assertRedirects(
+            sign_in(Client(), "editor", token=new[0]),
+            INDEX,
+            fetch_redirect_response=False,
+        )
+
+
+def test_an_editor_who_lost_the_phone_sets_up_a_new_one():
+    client = Client()
+    old_app, codes = editor_with_app(client)
+    lost_phone = Client()
+    sign_in(lost_phone, "editor", token=codes[0])
+    page = lost_phone.get(SETUP, {"replace": "1"})
+    assertContains(page, "Setting up a new phone")
+    new_app = TOTPDevice.objects.get(user__username="editor", confirmed=False)
+    response = lost_phone.post(f"{SETUP}?replace=1", {"token": code(new_app)})
+    assert len(recovery_codes(response)) == 10
+    assert list(TOTPDevice.objects.values_list("pk", flat=True)) == [new_app.pk]
+    assert not TOTPDevice.objects.filter(pk=old_app.pk).exists()
