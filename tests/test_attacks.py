@@ -855,6 +855,14 @@ def test_a_version_is_restored_only_into_its_own_story(client):
     draft.refresh_from_db()
     assert live.headline == "Live words, corrected"
     assert (draft.headline, draft.status) == ("A writer's draft", ArticleStatus.DRAFT)
+    # A Writer still reverts their own draft to its own earlier version.
+    own = saved_as_revision(draft)
+    saved_as_revision(draft, headline="A second take")
+    client.force_login(User.objects.get(username="writer"))
+    url = revision_url(draft.pk, own)
+    assert client.post(url, form_values(client, url)).status_code == 302
+    draft.refresh_from_db()
+    assert draft.headline == "A writer's draft"
 
 
 def test_only_editors_recover_and_only_deleted_stories(client, live_with_old_draft):
