@@ -33,6 +33,7 @@ from taggit.models import Tag
 
 from . import prepublish, tags
 from .models import (
+    AS_STORED,
     OPEN_STATUSES,
     PUBLISHED_NOT_DELETED,
     Article,
@@ -633,11 +634,12 @@ class ArticleAdmin(CompareVersionAdmin):
     # -- saving ---------------------------------------------------------------
 
     def save_model(self, request, obj, form, change):
-        # A revert has already overwritten the row: compare with what was there.
-        before = getattr(request, "stories_before", {})
+        # A revert or recover has already overwritten the row: the workflow
+        # compares with what was there (see revision_view, recover_view).
+        before = getattr(request, "stories_before", {}).get(obj.pk, AS_STORED)
         obj.save_by(
             request.user,
-            before=before.get(obj.pk) if obj.pk in before else obj.stored_state(),
+            before=before,
             substantive_update=form.cleaned_data.get("substantive_update", False),
         )
 

@@ -173,9 +173,9 @@ class ArticleQuerySet(models.QuerySet):
         )
 
     def once_published(self):
-        """Stories that are or were live: published (or scheduled), withdrawn,
-        or moved out of published at some time. These are withdrawn, never
-        deleted."""
+        """Stories that are or were live: published (scheduled included),
+        withdrawn, or ever moved into or out of published. These are
+        withdrawn, never deleted."""
         published = ArticleStatus.PUBLISHED
         return self.filter(
             ~Q(status__in=OPEN_STATUSES)
