@@ -97,15 +97,39 @@ def query_words(text: str) -> list[str]:
 # -- Matching and ranking -------------------------------------------------------
 
 
-_DASH_RUN = re.compile(r"-(?:[\s-]*-)+")
+_TOKEN = re.compile(r'(-*)"([^"]*)"?|(\S+)')
+_WORD = re.compile(r"\w+")
 
 
 def websearch_text(text: str) -> str:
-    """`text` for websearch_to_tsquery: each run of dashes (spaced or not) made
-    one. PostgreSQL nests a negation per dash and fails ("tsquery stack too
-    small") on a few dozen of them; more than one never changes the meaning
-    a reader intended."""
-    return _DASH_RUN.sub("-", text)
+    """`text` rebuilt for websearch_to_tsquery from nothing but words.
+
+    PostgreSQL nests an operator per `-`, `!`, `(`... it is given and fails
+    ("tsquery stack too small") on a few dozen of them, whatever their order.
+    So the reader's text is never passed on as typed: what reaches PostgreSQL
+    is words, `"quoted phrases"` of words, `-word` or `-"phrase"` (excluded),
+    and `or` between them. That keeps what a reader can mean and nothing
+    else; its nesting is at most one negation deep.
+    """
+    parts = []
+    for match in _TOKEN.finditer(text):
+        negated, quoted, bare = match.groups()
+        if bare is not None:
+            negated = "-" if bare.startswith("-") else ""
+            if not negated and bare.casefold() == "or":
+                if parts and parts[-1] != "or":
+                    parts.append("or")
+                continue
+        words = _WORD.findall(quoted if bare is None else bare)
+        if not words:
+            continue
+        if negated:
+            parts.append(f'-"{" ".join(words)}"' if len(words) > 1 else f"-{words[0]}")
+        elif bare is None and len(words) > 1:
+            parts.append(f'"{" ".join(words)}"')
+        else:
+            parts.extend(words)
+    return " ".join(parts)
 
 
 def search_articles(queryset, text):
