@@ -77,8 +77,8 @@ def test_feeds_and_sitemaps_stay_valid_xml_whatever_is_stored(client):
     Article.objects.filter(pk=story.pk).update(
         headline=f"Ash{CONTROLS}cloud", standfirst=f"Ash{CONTROLS}"
     )
-    Author.objects.filter(pk=author.pk).update(name=f"Louise\x0cGreenwood\x0b")
-    Tag.objects.filter(pk=tag.pk).update(name=f"Volcanoes\x0b\u202e")
+    Author.objects.filter(pk=author.pk).update(name="Louise\x0cGreenwood\x0b")
+    Tag.objects.filter(pk=tag.pk).update(name="Volcanoes\x0b\u202e")
     cache.clear()
     for url in feed_and_sitemap_urls(story, author, tag):
         response = client.get(url)
