@@ -7,14 +7,15 @@ reports a failure instead of forgiving it), in the database otherwise (one
 upsert per counted event). When the store cannot count, the event is refused:
 a limit that lets everything through while Redis is down is no limit.
 
-A window starts at the first event counted under a key and lasts `window`
-seconds; callers that want clock hours put the hour into the key. Keys hold a
-keyed hash of what is limited (an address, a mailbox), never the value.
+Windows are fixed: `window` seconds from the epoch (an hour limit counts per
+clock hour). Keys hold the window's number and a keyed hash of what is
+limited (an address, a mailbox), never the value.
 """
 
 import logging
+import math
 import time
-from datetime import timedelta
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.cache import caches
@@ -42,63 +43,60 @@ class RateLimit(models.Model):
         return f"{self.key}: {self.count} until {self.expires_at}"
 
 
-def _key(scope: str, value: str) -> str:
+def _key(scope: str, value: str, number: int) -> str:
     digest = salted_hmac(f"briefings.limits.{scope}", value, algorithm="sha256")
-    return f"limit:{scope}:{digest.hexdigest()[:40]}"
+    return f"limit:{scope}:{number}:{digest.hexdigest()[:40]}"
 
 
-def _count_in_cache(key: str, window: int) -> int:
+def _count_in_cache(key: str, seconds_left: int) -> int:
     store = caches[settings.RATE_LIMIT_CACHE]
-    store.add(key, 0, window)
+    store.add(key, 0, seconds_left)
     try:
         return store.incr(key)
     except ValueError:  # expired between add and incr: a new window
-        store.add(key, 1, window)
+        store.add(key, 1, seconds_left)
         return 1
 
 
-def _count_in_database(key: str, window: int) -> int:
-    """One statement, atomic by itself: count the event, or start a window."""
+def _count_in_database(key: str, ends_at) -> int:
+    """One statement, atomic by itself."""
     global _last_prune
-    ops = connection.ops
-    now = timezone.now()
     table = RateLimit._meta.db_table
-    expired = f"{table}.expires_at <= %s"
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (key, count, expires_at) VALUES (%s, 1, %s) "
-            "ON CONFLICT (key) DO UPDATE SET "
-            f"count = CASE WHEN {expired} THEN 1 ELSE {table}.count + 1 END, "
-            f"expires_at = CASE WHEN {expired} "
-            f"THEN EXCLUDED.expires_at ELSE {table}.expires_at END "
+            f"ON CONFLICT (key) DO UPDATE SET count = {table}.count + 1 "
             "RETURNING count",
-            [
-                key,
-                ops.adapt_datetimefield_value(now + timedelta(seconds=window)),
-                ops.adapt_datetimefield_value(now),
-                ops.adapt_datetimefield_value(now),
-            ],
+            [key, connection.ops.adapt_datetimefield_value(ends_at)],
         )
         count = cursor.fetchone()[0]
     if time.monotonic() - _last_prune >= PRUNE_SECONDS:
         _last_prune = time.monotonic()
-        RateLimit.objects.filter(expires_at__lt=now).delete()
+        RateLimit.objects.filter(expires_at__lt=timezone.now()).delete()
     return count
 
 
 def hit(scope: str, value: str, *, limit: int, window: int) -> bool:
     """Count one event of `scope` for `value`; True when it is over `limit`
-    in the window, or when it could not be counted (fail closed)."""
-    key = _key(scope, value)
+    in this window, or when it could not be counted (fail closed)."""
+    now = timezone.now().timestamp()
+    number = int(now // window)
+    key = _key(scope, value, number)
+    ends = (number + 1) * window
     try:
         if settings.RATE_LIMIT_CACHE:
-            count = _count_in_cache(key, window)
+            count = _count_in_cache(key, max(1, math.ceil(ends - now)))
         else:
-            count = _count_in_database(key, window)
+            count = _count_in_database(key, datetime.fromtimestamp(ends, UTC))
     except Exception:  # noqa: BLE001 - any failure of the store refuses
         log.warning("rate limit store unavailable: %s refused", scope, exc_info=True)
         return True
     return count > limit
+
+
+def seconds_left(window: int) -> int:
+    """Seconds until the current window ends (for Retry-After)."""
+    return window - int(timezone.now().timestamp()) % window
 
 
 def client_address(request) -> str:

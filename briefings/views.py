@@ -309,11 +309,11 @@ class ConsentView(CookieGroupBaseProcessView):
             window=3600,
         ):
             response = HttpResponse(
-                "Too many cookie choices from this address. Try again in an hour.",
+                "Too many cookie choices from this address. Please try again later.",
                 status=429,
                 content_type="text/plain; charset=utf-8",
             )
-            response["Retry-After"] = "3600"
+            response["Retry-After"] = str(limits.seconds_left(3600))
             return _private(response)
         groups = {group.varname for group in optional_groups()}
         match request.POST.get("choice"):
