@@ -101,16 +101,32 @@ def _set_cookie(response, name, value):
     )
 
 
+class DecisionProcessor(CookiesProcessor):
+    """The package's processing of a decision, deleting a declined group's
+    cookies only where the reader has them: no Set-Cookie for a cookie the
+    browser never had (the package sends one for every declared cookie)."""
+
+    def _delete_cookies(self, cookie_groups):
+        for group in cookie_groups:
+            if group.is_deletable:
+                for cookie in group.cookie_set.all():
+                    if cookie.name in self.request.COOKIES:
+                        self.response.delete_cookie(
+                            cookie.name, cookie.path, cookie.domain
+                        )
+
+
 def record_decision(request, response, accepted: set[str], method: str):
     """Apply a decision to the response's cookies and keep the proof of it.
 
     The package's CookiesProcessor writes the `cookie_consent` cookie (the
     accepted groups at their version, the others declined) and deletes the
-    declined groups' cookies; we add the signed meta cookie and the record.
+    declined groups' cookies the reader has; we add the signed meta cookie
+    and the record.
     """
     groups = optional_groups()
     declined = [group for group in groups if group.varname not in accepted]
-    CookiesProcessor(request, response).process(declined, action="decline")
+    DecisionProcessor(request, response).process(declined, action="decline")
     source = request
     if declined:
         # The processor starts from the request's cookie: let the second
@@ -123,7 +139,7 @@ def record_decision(request, response, accepted: set[str], method: str):
             ].value,
         }
     chosen = [group for group in groups if group.varname in accepted]
-    CookiesProcessor(source, response).process(chosen, action="accept")
+    DecisionProcessor(source, response).process(chosen, action="accept")
     decisions = {
         group.varname: {
             "accepted": group.varname in accepted,
