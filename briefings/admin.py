@@ -56,7 +56,13 @@ from .models import (
     may_publish,
 )
 from .readership import bar_chart, hourly_views, most_read
-from .search import TRENDS_DAYS, TRENDS_MIN_SEARCHES, forget_trends, trends_since
+from .search import (
+    SEARCH_HISTORY_DAYS,
+    TRENDS_DAYS,
+    forget_trends,
+    trending_terms,
+    trends_since,
+)
 
 SHARE_LINK_LIFETIME = timedelta(hours=48)
 
@@ -893,7 +899,7 @@ class ArticleAdmin(CompareVersionAdmin):
             "chart": bar_chart(hourly_views()),
             "top_stories": most_read(limit=10),
             "search_terms": self._recent_search_terms(),
-            "trends_min": TRENDS_MIN_SEARCHES,
+            "trending": trending_terms(),
             "trends_days": TRENDS_DAYS,
         }
         return render(request, "admin/briefings/article/dashboard.html", context)
@@ -939,22 +945,39 @@ class AuthorAdmin(admin.ModelAdmin):
 
 @admin.register(SearchTerm)
 class SearchTermAdmin(admin.ModelAdmin):
-    """What readers search for. Hide a term to keep it out of Search Trends."""
+    """What readers search for. Hide a term to keep it out of Search Trends;
+    with BRIEFINGS_TRENDS_REQUIRE_APPROVAL on, approve one to let it in."""
 
-    list_display = ["term", "recent_searches", "all_searches", "hidden"]
-    list_editable = ["hidden"]
-    list_filter = ["hidden"]
+    list_display = ["term", "recent_searches", "recent_readers", "hidden", "approved"]
+    list_editable = ["hidden", "approved"]
+    list_filter = ["hidden", "approved"]
     search_fields = ["term"]
-    fields = ["term", "hidden", "recent_searches", "all_searches", "created_at"]
-    readonly_fields = ["term", "recent_searches", "all_searches", "created_at"]
-    actions = ["hide", "show"]
+    fields = [
+        "term",
+        "hidden",
+        "approved",
+        "recent_searches",
+        "recent_readers",
+        "all_searches",
+        "created_at",
+    ]
+    readonly_fields = [
+        "term",
+        "recent_searches",
+        "recent_readers",
+        "all_searches",
+        "created_at",
+    ]
+    actions = ["hide", "show", "approve", "unapprove"]
 
     def get_queryset(self, request):
+        recent = Q(days__day__gte=trends_since())
         return (
             super()
             .get_queryset(request)
             .annotate(
-                recent=Sum("days__searches", filter=Q(days__day__gte=trends_since())),
+                recent=Sum("days__searches", filter=recent),
+                recent_reader_days=Sum("days__readers", filter=recent),
                 total=Sum("days__searches"),
             )
         )
@@ -964,28 +987,42 @@ class SearchTermAdmin(admin.ModelAdmin):
 
     @admin.display(description=f"Searches, last {TRENDS_DAYS} days", ordering="-recent")
     def recent_searches(self, obj):
-        recent = obj.recent or 0
-        if recent < TRENDS_MIN_SEARCHES:
-            return f"{recent} (too few to show)"
-        return recent
+        return obj.recent or 0
 
-    @admin.display(description="Searches, all time", ordering="-total")
+    @admin.display(
+        description=f"Readers a day, summed over {TRENDS_DAYS} days",
+        ordering="-recent_reader_days",
+    )
+    def recent_readers(self, obj):
+        return obj.recent_reader_days or 0
+
+    @admin.display(
+        description=f"Searches, last {SEARCH_HISTORY_DAYS} days", ordering="-total"
+    )
     def all_searches(self, obj):
         return obj.total or 0
 
     @admin.action(description="Hide from Search Trends", permissions=["change"])
     def hide(self, request, queryset):
-        self._set_hidden(queryset, True)
+        self._set(queryset, hidden=True)
 
     @admin.action(description="Show in Search Trends", permissions=["change"])
     def show(self, request, queryset):
-        self._set_hidden(queryset, False)
+        self._set(queryset, hidden=False)
+
+    @admin.action(description="Approve for Search Trends", permissions=["change"])
+    def approve(self, request, queryset):
+        self._set(queryset, approved=True)
+
+    @admin.action(description="Withdraw approval", permissions=["change"])
+    def unapprove(self, request, queryset):
+        self._set(queryset, approved=False)
 
     @staticmethod
-    def _set_hidden(queryset, hidden):
+    def _set(queryset, **values):
         """One UPDATE, then the trends box (and the pages showing it) once."""
         chosen = list(queryset.values_list("pk", flat=True))
-        SearchTerm.objects.filter(pk__in=chosen).update(hidden=hidden)
+        SearchTerm.objects.filter(pk__in=chosen).update(**values)
         forget_trends()
 
 

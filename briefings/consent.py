@@ -14,16 +14,14 @@ what it lacks:
   as accepted (the package would, and our system check refuses such a group).
 """
 
+import copy
 import uuid
 from dataclasses import dataclass
 
 from cookie_consent.cache import all_cookie_groups
 from cookie_consent.middleware import CleanCookiesMiddleware as _CleanCookies
-from cookie_consent.util import (
-    get_cookie_dict_from_request,
-    get_cookie_value_from_request,
-    set_cookie_dict_to_response,
-)
+from cookie_consent.processor import CookiesProcessor
+from cookie_consent.util import get_cookie_value_from_request
 from django.conf import settings
 from django.core import checks, signing
 
@@ -103,25 +101,52 @@ def _set_cookie(response, name, value):
     )
 
 
-def record_decision(request, response, accepted: set[str], method: str):
-    """Apply a decision to the response's cookies and keep the proof of it."""
-    cookie_dic = get_cookie_dict_from_request(request)
-    decisions = {}
-    for group in optional_groups():
-        version = group.get_version()
-        if group.varname in accepted:
-            cookie_dic[group.varname] = version
-        else:
-            cookie_dic[group.varname] = settings.COOKIE_CONSENT_DECLINE
+class DecisionProcessor(CookiesProcessor):
+    """The package's processing of a decision, deleting a declined group's
+    cookies only where the reader has them: no Set-Cookie for a cookie the
+    browser never had (the package sends one for every declared cookie)."""
+
+    def _delete_cookies(self, cookie_groups):
+        for group in cookie_groups:
             if group.is_deletable:
                 for cookie in group.cookie_set.all():
-                    if cookie.name in request.COOKIES:
-                        response.delete_cookie(cookie.name, cookie.path, cookie.domain)
-        decisions[group.varname] = {
-            "accepted": group.varname in accepted,
-            "version": version,
+                    if cookie.name in self.request.COOKIES:
+                        self.response.delete_cookie(
+                            cookie.name, cookie.path, cookie.domain
+                        )
+
+
+def record_decision(request, response, accepted: set[str], method: str):
+    """Apply a decision to the response's cookies and keep the proof of it.
+
+    The package's CookiesProcessor writes the `cookie_consent` cookie (the
+    accepted groups at their version, the others declined) and deletes the
+    declined groups' cookies the reader has; we add the signed meta cookie
+    and the record.
+    """
+    groups = optional_groups()
+    declined = [group for group in groups if group.varname not in accepted]
+    DecisionProcessor(request, response).process(declined, action="decline")
+    source = request
+    if declined:
+        # The processor starts from the request's cookie: let the second
+        # action start from the one the first has just written.
+        source = copy.copy(request)
+        source.COOKIES = {
+            **request.COOKIES,
+            settings.COOKIE_CONSENT_NAME: response.cookies[
+                settings.COOKIE_CONSENT_NAME
+            ].value,
         }
-    set_cookie_dict_to_response(response, cookie_dic)
+    chosen = [group for group in groups if group.varname in accepted]
+    DecisionProcessor(source, response).process(chosen, action="accept")
+    decisions = {
+        group.varname: {
+            "accepted": group.varname in accepted,
+            "version": group.get_version(),
+        }
+        for group in groups
+    }
     previous = _meta(request) or {}
     consent_id = previous.get("id") or str(uuid.uuid4())
     record = ConsentRecord.objects.create(

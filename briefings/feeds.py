@@ -12,12 +12,32 @@ from taggit.models import Tag
 
 from .models import Article, Author
 from .seo import absolute
+from .textsafety import xml_safe_value
 
 FEED_LENGTH = 30
 
 
+class XmlSafe:
+    """A feed generator that drops what XML 1.0 refuses from every string it
+    is given: a stored control character never makes a feed fail."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*xml_safe_value(args), **xml_safe_value(kwargs))
+
+    def add_item(self, *args, **kwargs):
+        super().add_item(*xml_safe_value(args), **xml_safe_value(kwargs))
+
+
+class RssFeed(XmlSafe, Rss201rev2Feed):
+    pass
+
+
+class AtomFeed(XmlSafe, Atom1Feed):
+    pass
+
+
 class LatestStoriesFeed(Feed):
-    feed_type = Rss201rev2Feed
+    feed_type = RssFeed
     url_name = "briefings:feed-rss"
 
     # -- the feed ---------------------------------------------------------------
@@ -74,7 +94,7 @@ class LatestStoriesFeed(Feed):
 
 
 class LatestStoriesAtomFeed(LatestStoriesFeed):
-    feed_type = Atom1Feed
+    feed_type = AtomFeed
     url_name = "briefings:feed-atom"
     subtitle = LatestStoriesFeed.description
 
@@ -102,7 +122,7 @@ class TagFeed(LatestStoriesFeed):
 
 
 class TagAtomFeed(TagFeed):
-    feed_type = Atom1Feed
+    feed_type = AtomFeed
     url_name = "briefings:tag-feed-atom"
     subtitle = TagFeed.description
 
@@ -130,6 +150,6 @@ class AuthorFeed(LatestStoriesFeed):
 
 
 class AuthorAtomFeed(AuthorFeed):
-    feed_type = Atom1Feed
+    feed_type = AtomFeed
     url_name = "briefings:author-feed-atom"
     subtitle = AuthorFeed.description

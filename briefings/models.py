@@ -1146,6 +1146,8 @@ class CookieDeclaration(models.Model):
 
 
 # The newsletter's model lives with its logic; importing it registers it here.
+# The database store of rate limits lives with its logic, like the newsletter's.
+from .limits import RateLimit  # noqa: E402, F401
 from .newsletter import Subscriber, SubscriberStatus  # noqa: E402, F401
 
 
@@ -1157,6 +1159,11 @@ class SearchTerm(models.Model):
         default=False,
         help_text="Hidden terms never appear in Search Trends, however often searched.",
     )
+    approved = models.BooleanField(
+        default=False,
+        help_text="With BRIEFINGS_TRENDS_REQUIRE_APPROVAL on, only approved terms "
+        "appear in Search Trends.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -1167,11 +1174,14 @@ class SearchTerm(models.Model):
 
 
 class SearchTermDay(models.Model):
-    """How many searches for a term there were on one day."""
+    """How many searches for a term there were on one day, by how many readers."""
 
     term = models.ForeignKey(SearchTerm, on_delete=models.CASCADE, related_name="days")
     day = models.DateField()
     searches = models.PositiveIntegerField(default=0)
+    readers = models.PositiveIntegerField(
+        default=0, help_text="Different readers who searched the term that day."
+    )
 
     class Meta:
         ordering = ["-day"]
@@ -1184,6 +1194,30 @@ class SearchTermDay(models.Model):
 
     def __str__(self):
         return f"{self.term} on {self.day}: {self.searches}"
+
+
+class SearchTermReader(models.Model):
+    """One reader who searched a term on a day, as a keyed hash of their
+    address and browser that changes every day: readers are counted apart,
+    and nobody can be recognised from it, nor followed from day to day. Kept
+    only for today and yesterday (see search.prune_search_terms)."""
+
+    term = models.ForeignKey(
+        SearchTerm, on_delete=models.CASCADE, related_name="readers"
+    )
+    day = models.DateField()
+    reader = models.CharField(max_length=16)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["term", "day", "reader"], name="unique_search_term_reader"
+            )
+        ]
+        indexes = [models.Index(fields=["day"], name="search_term_reader_day_idx")]
+
+    def __str__(self):
+        return f"{self.term} on {self.day}"
 
 
 def cards(stories):

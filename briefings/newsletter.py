@@ -10,6 +10,7 @@ no IP address.
 
 import hashlib
 import logging
+import re
 import smtplib
 from datetime import timedelta
 from email.policy import default as default_email_policy
@@ -18,7 +19,6 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.base_user import BaseUserManager
 from django.core import signing
-from django.core.cache import cache
 from django.core.mail import EmailMessage
 from django.core.validators import EmailValidator
 from django.db import models
@@ -26,8 +26,8 @@ from django.db.models.functions import Lower
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 
+from . import limits
 from .seo import absolute
 
 # `email__lower=`: the lookup the unique constraint's Lower(email) can serve.
@@ -36,6 +36,7 @@ models.CharField.register_lookup(Lower)
 logger = logging.getLogger(__name__)
 
 NEWSLETTER_NAME = "Storyboard"
+GMAIL_DOMAINS = ("gmail.com", "googlemail.com")
 CONFIRM_SALT = "briefings.newsletter-confirm"
 UNSUBSCRIBE_SALT = "briefings.newsletter-unsubscribe"
 
@@ -183,24 +184,35 @@ def confirm_max_age():
 
 
 def client_over_limit(request):
-    """Count this sign-up against the client; True once over the hourly limit.
+    """Count this sign-up against the client; True once over the hourly limit
+    (or when the count cannot be kept: see limits.py).
 
-    The count is kept per clock hour under a hash of the client's address, in
-    the cache only (never in the database), and expires with the hour.
+    Counted per clock hour under a keyed hash of the client's address, where
+    every worker sees it (Redis, or the database without Redis).
     """
-    address = request.META.get("REMOTE_ADDR", "")
-    digest = salted_hmac(
-        "briefings.newsletter-signups", address, algorithm="sha256"
-    ).hexdigest()
-    hour = int(timezone.now().timestamp() // 3600)
-    key = f"newsletter:signups:{hour}:{digest}"
-    cache.add(key, 0, 60 * 60)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, 60 * 60)
-        count = 1
-    return count > settings.NEWSLETTER_SIGNUPS_PER_HOUR
+    return limits.hit(
+        "newsletter-signups",
+        limits.client_address(request),
+        limit=settings.NEWSLETTER_SIGNUPS_PER_HOUR,
+        window=3600,
+    )
+
+
+def mailbox(email: str) -> str:
+    """The inbox an address reaches, so that its variants count as one.
+
+    Case, a quoted local part (`"victim"@x`) and a `+tag` (`victim+1@x`) do
+    not make another inbox; at Gmail neither do dots, and googlemail.com is
+    gmail.com.
+    """
+    local, _, domain = email.strip().rpartition("@")
+    domain = domain.lower().rstrip(".")
+    if len(local) >= 2 and local.startswith('"') and local.endswith('"'):
+        local = re.sub(r"\\(.)", r"\1", local[1:-1])
+    local = local.lower().split("+", 1)[0]
+    if domain in GMAIL_DOMAINS:
+        local, domain = local.replace(".", ""), "gmail.com"
+    return f"{local}@{domain}"
 
 
 def seconds_to_next_hour():
@@ -235,6 +247,9 @@ def sign_up(email, consent_version):
         subscriber.last_sent_at
         and (now - subscriber.last_sent_at).total_seconds() < resend_after
     ):
+        return
+    # One e-mail per window for every variant of the mailbox together.
+    if limits.hit("newsletter-mailbox", mailbox(email), limit=1, window=resend_after):
         return
     if subscriber.status != SubscriberStatus.CONFIRMED and not created:
         # The wording agreed to now is the one that counts once confirmed.

@@ -22,12 +22,13 @@ Two parts work together:
 
 import hashlib
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Min
 from django.db.models.signals import m2m_changed, post_delete, post_save
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.utils import timezone
 from django.utils.cache import (
     patch_cache_control,
@@ -92,15 +93,46 @@ def current_version() -> int:
     return _version_and()[0]
 
 
+# The query parameters a cached page reads (page numbers of listings and
+# sitemaps). Any other (utm_source, fbclid...) neither changes the page nor
+# makes a cache entry of its own.
+PAGE_PARAMETERS = ("p", "page", "q")
+
+
+def _page_query(request) -> str:
+    """The part of the query string a cached page may depend on, in order."""
+    return urlencode(
+        [
+            (name, value)
+            for name in PAGE_PARAMETERS
+            for value in request.GET.getlist(name)
+        ]
+    )
+
+
 def page_key(request) -> str:
     """Where a page is kept: its address and the reader's consent state.
 
-    `get_host()` also refuses a Host header not in ALLOWED_HOSTS (400), as
-    CommonMiddleware would, before anything is served.
+    Of the query string only PAGE_PARAMETERS count: 1,000 addresses that
+    differ by a tracking parameter are one page, kept once. `get_host()` also
+    refuses a Host header not in ALLOWED_HOSTS (400), as CommonMiddleware
+    would, before anything is served.
     """
-    url = f"{request.scheme}://{request.get_host()}{request.get_full_path()}"
+    url = (
+        f"{request.scheme}://{request.get_host()}{request.path}?{_page_query(request)}"
+    )
     digest = hashlib.sha256(url.encode()).hexdigest()  # any URL makes a valid key
     return f"pages:{get_state(request).cache_key}:{digest}"
+
+
+def _without_other_parameters(request):
+    """Make the request's query string only PAGE_PARAMETERS, so that the page
+    rendered (pagination links, the consent form's return address) is the
+    same page a cache hit for its key serves."""
+    query = _page_query(request)
+    if query != request.META.get("QUERY_STRING", ""):
+        request.META["QUERY_STRING"] = query
+        request.GET = QueryDict(query)
 
 
 def _public(response):
@@ -133,6 +165,8 @@ def cache_public_page(view):
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):
+        if request.method in ("GET", "HEAD"):
+            _without_other_parameters(request)
         response = view(request, *args, **kwargs)
         if request.method not in ("GET", "HEAD"):
             return response

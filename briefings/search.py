@@ -14,7 +14,6 @@ who searched. Counts are kept in memory and written in batches, like reads.
 import re
 import threading
 import time
-from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import reduce
@@ -31,6 +30,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import (
     Case,
+    Count,
     Exists,
     F,
     Func,
@@ -45,10 +45,12 @@ from django.db.models import (
 )
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString
 
-from .models import SearchTerm
+from . import limits
+from .models import Article, SearchTerm, SearchTermDay, SearchTermReader
 from .reads import _is_bot
 
 CONFIG = "english"
@@ -59,8 +61,12 @@ MAX_RESULTS = 500  # the newest matches that are ranked and shown
 MAX_WORDS = 10  # words the SQLite fallback and the highlighter look at
 TRENDS_KEY = "search:trends"
 TRENDS_DAYS = 7
-TRENDS_MIN_SEARCHES = 3
+TRENDS_MIN_READERS = 3  # different readers on one day...
+TRENDS_MIN_DAYS = 2  # ...on at least this many days of the window
 TRENDS_SIZE = 8
+TRENDS_TERMS_PER_DAY = 200  # terms kept per day (those with the most readers)
+SEARCH_HISTORY_DAYS = 30  # days of counts kept
+PRUNE_SECONDS = 600
 MAX_PENDING = 1000
 SNIPPET_LENGTH = 240
 
@@ -97,15 +103,39 @@ def query_words(text: str) -> list[str]:
 # -- Matching and ranking -------------------------------------------------------
 
 
-_DASH_RUN = re.compile(r"-(?:[\s-]*-)+")
+_TOKEN = re.compile(r'(-*)"([^"]*)"?|(\S+)')
+_WORD = re.compile(r"\w+")
 
 
 def websearch_text(text: str) -> str:
-    """`text` for websearch_to_tsquery: each run of dashes (spaced or not) made
-    one. PostgreSQL nests a negation per dash and fails ("tsquery stack too
-    small") on a few dozen of them; more than one never changes the meaning
-    a reader intended."""
-    return _DASH_RUN.sub("-", text)
+    """`text` rebuilt for websearch_to_tsquery from nothing but words.
+
+    PostgreSQL nests an operator per `-`, `!`, `(`... it is given and fails
+    ("tsquery stack too small") on a few dozen of them, whatever their order.
+    So the reader's text is never passed on as typed: what reaches PostgreSQL
+    is words, `"quoted phrases"` of words, `-word` or `-"phrase"` (excluded),
+    and `or` between them. That keeps what a reader can mean and nothing
+    else; its nesting is at most one negation deep.
+    """
+    parts = []
+    for match in _TOKEN.finditer(text):
+        negated, quoted, bare = match.groups()
+        if bare is not None:
+            negated = "-" if bare.startswith("-") else ""
+            if not negated and bare.casefold() == "or":
+                if parts and parts[-1] != "or":
+                    parts.append("or")
+                continue
+        words = _WORD.findall(quoted if bare is None else bare)
+        if not words:
+            continue
+        if negated:
+            parts.append(f'-"{" ".join(words)}"' if len(words) > 1 else f"-{words[0]}")
+        elif bare is None and len(words) > 1:
+            parts.append(f'"{" ".join(words)}"')
+        else:
+            parts.extend(words)
+    return " ".join(parts)
 
 
 def search_articles(queryset, text):
@@ -391,21 +421,52 @@ def results(articles, text):
 
 
 # -- Search Trends -----------------------------------------------------------------
+#
+# A term trends only when, on at least TRENDS_MIN_DAYS different days of the
+# last TRENDS_DAYS, at least TRENDS_MIN_READERS different readers searched it,
+# and it finds a published story. A reader is a keyed hash of their address
+# and browser that changes every day (nobody can be recognised from it); the
+# hashes are kept only for today and yesterday, to count readers apart. Each
+# client's searches are counted at most SEARCH_COUNTS_PER_HOUR times an hour.
+# The tables stay small: TRENDS_TERMS_PER_DAY terms a day (the most read), for
+# SEARCH_HISTORY_DAYS days; pruned as searches are written.
 
 _lock = threading.Lock()
-_pending: Counter = Counter()
+_pending: dict = {}  # (term, day) -> [searches, {reader hashes}]
 _last_flush = time.monotonic()
+_last_prune = 0.0
+
+
+def reader_hash(request, day) -> str:
+    """Today's keyed hash of the reader's address and browser: tells two
+    readers apart, names neither, and differs from one day to the next."""
+    address = request.META.get("REMOTE_ADDR", "")
+    who = f"{address}\n{request.META.get('HTTP_USER_AGENT', '')}"
+    return salted_hmac(
+        f"briefings.trends-reader.{day.isoformat()}", who, algorithm="sha256"
+    ).hexdigest()[:16]
 
 
 def record_search(request, text: str) -> None:
-    """Count one search for `text` (not from bots that say so; nothing about
-    the reader is kept)."""
+    """Count one search for `text` (not from bots that say so, nor beyond the
+    client's hourly allowance); the reader is kept only as today's hash."""
     global _last_flush
     term = normalise_term(text)
     if not term or _is_bot(request):
         return
+    if limits.hit(
+        "search-counts",
+        limits.client_address(request),
+        limit=settings.SEARCH_COUNTS_PER_HOUR,
+        window=3600,
+    ):
+        return
+    day = timezone.localdate()
+    reader = reader_hash(request, day)
     with _lock:
-        _pending[(term, timezone.localdate())] += 1
+        entry = _pending.setdefault((term, day), [0, set()])
+        entry[0] += 1
+        entry[1].add(reader)
         due = (
             time.monotonic() - _last_flush >= settings.READS_FLUSH_SECONDS
             or len(_pending) >= MAX_PENDING
@@ -415,9 +476,8 @@ def record_search(request, text: str) -> None:
 
 
 def flush() -> None:
-    """Write the counted searches: two statements, whatever the count."""
-    from .models import SearchTerm, SearchTermDay
-
+    """Write the counted searches and readers: five statements, whatever the
+    count; then prune, at most every PRUNE_SECONDS."""
     global _last_flush
     with _lock:
         pending = dict(_pending)
@@ -429,22 +489,77 @@ def flush() -> None:
     now = ops.adapt_datetimefield_value(timezone.now())
     terms = SearchTerm._meta.db_table
     days = SearchTermDay._meta.db_table
+    readers = SearchTermReader._meta.db_table
+    keys = sorted(pending)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.executemany(
-            f"INSERT INTO {terms} (term, hidden, created_at) VALUES (%s, %s, %s) "
-            "ON CONFLICT (term) DO NOTHING",
-            [(term, False, now) for term in sorted({term for term, _ in pending})],
+            f"INSERT INTO {terms} (term, hidden, approved, created_at) "
+            "VALUES (%s, %s, %s, %s) ON CONFLICT (term) DO NOTHING",
+            [(term, False, False, now) for term in sorted({t for t, _ in keys})],
         )
         cursor.executemany(
-            f"INSERT INTO {days} (term_id, day, searches) "
-            f"SELECT id, %s, %s FROM {terms} WHERE term = %s "
+            f"INSERT INTO {days} (term_id, day, searches, readers) "
+            f"SELECT id, %s, %s, 0 FROM {terms} WHERE term = %s "
             "ON CONFLICT (term_id, day) "
             f"DO UPDATE SET searches = {days}.searches + EXCLUDED.searches",
             [
-                (ops.adapt_datefield_value(day), count, term)
-                for (term, day), count in sorted(pending.items())
+                (ops.adapt_datefield_value(day), pending[term, day][0], term)
+                for term, day in keys
             ],
         )
+        cursor.executemany(
+            f"INSERT INTO {readers} (term_id, day, reader) "
+            f"SELECT id, %s, %s FROM {terms} WHERE term = %s "
+            "ON CONFLICT (term_id, day, reader) DO NOTHING",
+            [
+                (ops.adapt_datefield_value(day), reader, term)
+                for term, day in keys
+                for reader in sorted(pending[term, day][1])
+            ],
+        )
+        cursor.executemany(
+            f"UPDATE {days} SET readers = (SELECT COUNT(*) FROM {readers} r "
+            f"WHERE r.term_id = {days}.term_id AND r.day = {days}.day) "
+            f"WHERE day = %s AND term_id = (SELECT id FROM {terms} WHERE term = %s)",
+            [(ops.adapt_datefield_value(day), term) for term, day in keys],
+        )
+    if time.monotonic() - _last_prune >= PRUNE_SECONDS:
+        prune_search_terms()
+
+
+def prune_search_terms() -> None:
+    """Keep the Search Trends tables small: reader hashes of today and
+    yesterday only; SEARCH_HISTORY_DAYS days of counts; on each day only the
+    TRENDS_TERMS_PER_DAY terms with the most readers; no term without a day
+    unless an editor hid or approved it."""
+    global _last_prune
+    _last_prune = time.monotonic()
+    today = timezone.localdate()
+    with transaction.atomic():
+        SearchTermReader.objects.filter(day__lt=today - timedelta(days=1)).delete()
+        SearchTermDay.objects.filter(
+            day__lt=today - timedelta(days=SEARCH_HISTORY_DAYS - 1)
+        ).delete()
+        crowded = (
+            SearchTermDay.objects.values("day")
+            .annotate(terms=Count("pk"))
+            .filter(terms__gt=TRENDS_TERMS_PER_DAY)
+            .values_list("day", flat=True)
+        )
+        for day in list(crowded):
+            beyond = SearchTermDay.objects.filter(day=day).order_by(
+                "-readers", "-searches", "term_id"
+            )[TRENDS_TERMS_PER_DAY:]
+            dropped = list(beyond.values_list("pk", flat=True))
+            SearchTermDay.objects.filter(pk__in=dropped).delete()
+        SearchTermReader.objects.filter(
+            ~Exists(
+                SearchTermDay.objects.filter(term=OuterRef("term"), day=OuterRef("day"))
+            )
+        ).delete()
+        SearchTerm.objects.filter(
+            hidden=False, approved=False, days__isnull=True
+        ).delete()
 
 
 def discard() -> None:
@@ -459,19 +574,28 @@ def trends_since():
 
 
 def trending_terms() -> list[str]:
-    """The most searched visible terms of the last TRENDS_DAYS days, each
-    searched at least TRENDS_MIN_SEARCHES times; cached briefly."""
-    from .models import SearchTerm
-
+    """The visible terms enough readers searched on enough days of the last
+    TRENDS_DAYS that find a published story, most readers first; cached
+    briefly. With TRENDS_REQUIRE_APPROVAL, only terms an editor approved."""
     terms = cache.get(TRENDS_KEY)
     if terms is None:
-        terms = list(
-            SearchTerm.objects.filter(hidden=False, days__day__gte=trends_since())
-            .annotate(total=Sum("days__searches"))
-            .filter(total__gte=TRENDS_MIN_SEARCHES)
-            .order_by("-total", "term")
-            .values_list("term", flat=True)[:TRENDS_SIZE]
+        visible = Q(term__hidden=False)
+        if settings.TRENDS_REQUIRE_APPROVAL:
+            visible &= Q(term__approved=True)
+        candidates = (
+            SearchTermDay.objects.filter(
+                visible, day__gte=trends_since(), readers__gte=TRENDS_MIN_READERS
+            )
+            .values("term__term")
+            .annotate(on_days=Count("pk"), total=Sum("readers"))
+            .filter(on_days__gte=TRENDS_MIN_DAYS)
+            .order_by("-total", "term__term")
+            .values_list("term__term", flat=True)[: TRENDS_SIZE * 3]
         )
+        published = Article.objects.published()
+        terms = [
+            term for term in candidates if published.search(clean_query(term)).exists()
+        ][:TRENDS_SIZE]
         cache.set(TRENDS_KEY, terms, settings.SEARCH_TRENDS_CACHE_SECONDS)
     return terms
 

@@ -18,6 +18,7 @@ from taggit.models import Tag
 
 from .models import Article, Author
 from .seo import absolute, site_domain, site_protocol
+from .textsafety import xml_safe
 
 NEWS_HOURS = 48
 NEWS_LIMIT = 1000
@@ -147,9 +148,10 @@ def news_sitemap(request):
         "briefings/news_sitemap.xml",
         {
             "stories": [
-                (absolute(story.get_absolute_url()), story) for story in stories
+                (absolute(story.get_absolute_url()), xml_safe(story.headline), story)
+                for story in stories
             ],
-            "publication": settings.SITE_NAME,
+            "publication": xml_safe(settings.SITE_NAME),
             "language": settings.SITE_LANGUAGE,
         },
         content_type="application/xml",

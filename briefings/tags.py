@@ -18,6 +18,8 @@ from .models import Article, TagAlias, TaggedArticle, TagRedirect, tag_key
 
 MAX_SUGGESTION_WORDS = 6  # the longest tag name, in words, that is looked for
 MAX_SUGGESTION_TEXT = 50_000  # characters of a story read for suggestions
+MAX_SUGGESTION_PHRASES = 20_000  # distinct phrases of a story looked up
+LOOKUP_CHUNK = 900  # phrases per query (below SQLite's oldest limit of 999)
 
 
 def tag_for_key(key: str):
@@ -113,22 +115,39 @@ def merge(sources, target) -> int:
     return len(stories)
 
 
-def suggest(text: str, exclude=()) -> list[Tag]:
-    """Existing tags (or tags of aliases) whose names appear in `text`."""
+def _phrases(text: str) -> list[str]:
+    """The distinct runs of 1 to MAX_SUGGESTION_WORDS words of `text`, in the
+    order they appear, at most MAX_SUGGESTION_PHRASES of them."""
     words = tag_key(re.sub(r"[^\w\s-]", " ", text[:MAX_SUGGESTION_TEXT])).split()
-    phrases = {
-        " ".join(words[i : i + n])
-        for n in range(1, MAX_SUGGESTION_WORDS + 1)
-        for i in range(len(words) - n + 1)
-    }
+    phrases = {}
+    for i in range(len(words)):
+        for n in range(1, MAX_SUGGESTION_WORDS + 1):
+            if i + n <= len(words):
+                phrases.setdefault(" ".join(words[i : i + n]))
+        if len(phrases) >= MAX_SUGGESTION_PHRASES:
+            break
+    return list(phrases)[:MAX_SUGGESTION_PHRASES]
+
+
+def suggest(text: str, exclude=()) -> list[Tag]:
+    """Existing tags (or tags of aliases) whose names appear in `text`.
+
+    The phrases looked up are bounded and asked for in chunks, so no story,
+    however long or odd its text, makes a query with more parameters than a
+    database takes (SQLite's 32,766, PostgreSQL's 65,535).
+    """
+    phrases = _phrases(text)
     if not phrases:
         return []
+    wanted = set(phrases)
     excluded = {tag_key(name) for name in exclude}
     found = {}
-    for alias in TagAlias.objects.select_related("tag").filter(key__in=phrases):
-        found.setdefault(alias.tag.pk, alias.tag)
+    for start in range(0, len(phrases), LOOKUP_CHUNK):
+        chunk = phrases[start : start + LOOKUP_CHUNK]
+        for alias in TagAlias.objects.select_related("tag").filter(key__in=chunk):
+            found.setdefault(alias.tag.pk, alias.tag)
     for tag in Tag.objects.only("name", "slug"):
-        if tag_key(tag.name) in phrases:
+        if tag_key(tag.name) in wanted:
             found.setdefault(tag.pk, tag)
     return sorted(
         (tag for tag in found.values() if tag_key(tag.name) not in excluded),

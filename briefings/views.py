@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import (
     Http404,
+    HttpResponse,
     HttpResponseBadRequest,
     HttpResponseForbidden,
     HttpResponsePermanentRedirect,
@@ -26,7 +27,7 @@ from django.views.decorators.http import require_http_methods
 from django.views.generic import DetailView, ListView, TemplateView
 from taggit.models import Tag
 
-from . import newsletter
+from . import limits, newsletter
 from .adminsite import staff_page
 from .consent import optional_groups, record_decision
 from .models import (
@@ -304,6 +305,19 @@ class ConsentView(CookieGroupBaseProcessView):
         return reverse("briefings:home")
 
     def post(self, request, *args, **kwargs):
+        if limits.hit(
+            "consent-posts",
+            limits.client_address(request),
+            limit=settings.CONSENT_POSTS_PER_HOUR,
+            window=3600,
+        ):
+            response = HttpResponse(
+                "Too many cookie choices from this address. Please try again later.",
+                status=429,
+                content_type="text/plain; charset=utf-8",
+            )
+            response["Retry-After"] = str(limits.seconds_left(3600))
+            return _private(response)
         groups = {group.varname for group in optional_groups()}
         match request.POST.get("choice"):
             case "accept_all":

@@ -203,6 +203,12 @@ READS_FLUSH_SECONDS = env_int("BRIEFINGS_READS_FLUSH_SECONDS", 10)
 # Search Trends are worked out at most this often (seconds); searches are
 # counted in memory and written on the reads' schedule.
 SEARCH_TRENDS_CACHE_SECONDS = env_int("BRIEFINGS_SEARCH_TRENDS_SECONDS", 60)
+# Search Trends show only terms an editor approved (README: Search Trends).
+TRENDS_REQUIRE_APPROVAL = env_bool("BRIEFINGS_TRENDS_REQUIRE_APPROVAL")
+# Per client and hour: searches counted for Search Trends (more are still
+# answered, not counted) and cookie-consent decisions recorded (then 429).
+SEARCH_COUNTS_PER_HOUR = env_int("BRIEFINGS_SEARCH_COUNTS_PER_HOUR", 20)
+CONSENT_POSTS_PER_HOUR = env_int("CONSENT_POSTS_PER_HOUR", 20)
 # What browsers and a CDN may do with a public page (see the README): browsers
 # ask again every time (a cheap 304 when nothing changed), so a story an editor
 # publishes shows at once; a CDN may keep a page a minute, and serve it stale
@@ -230,6 +236,15 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Rate limits are shared by every worker and fail closed (briefings/limits.py):
+# in Redis through Django's own backend, which reports a failure instead of
+# forgiving it; without Redis, in the database.
+RATE_LIMIT_CACHE = "limits" if REDIS_URL else ""
+if REDIS_URL:
+    CACHES["limits"] = {
+        **CACHES["default"],
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+    }
 
 # Whole public pages are cached for anonymous readers this long (0: off). The
 # cache and its content version must be shared by every process serving the

@@ -181,4 +181,4 @@ def test_dashboard_lists_the_weeks_search_terms(client):
     assert section.index("ceasefire") < section.index("ferry")
     assert "last month" not in section
     assertContains(response, "Hidden by an editor")
-    assertContains(response, "Not yet (fewer than 3 searches)")
+    assertContains(response, "Not yet (too few readers, days or stories)")

@@ -15,7 +15,7 @@ from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains
 from taggit.models import Tag
 
-from briefings.models import Article, SearchTerm, SearchTermDay
+from briefings.models import Article, SearchTerm, SearchTermDay, SearchTermReader
 from briefings.search import (
     MAX_QUERY_LENGTH,
     MAX_TERM_LENGTH,
@@ -306,13 +306,27 @@ def test_loadseed_leaves_stories_searchable(client):
 # --- Search Trends ---
 
 
-def test_a_term_trends_only_after_three_searches(client):
-    ArticleFactory(published=True)
-    search(client, "volcano")
-    search(client, "Volcano ")
+def readers_search(client, term, *, readers=3, days=(1, 0)):
+    """`readers` different readers search `term` on each of `days` (days ago)."""
+    for days_ago in days:
+        moment = timezone.now() - timedelta(days=days_ago)
+        with time_machine.travel(moment, tick=False):
+            for n in range(readers):
+                address = f"10.{days_ago // 250}.{days_ago % 250}.{n + 1}"
+                client.get(SEARCH, {"q": term}, REMOTE_ADDR=address)
+
+
+def test_a_term_trends_when_three_readers_searched_it_on_two_days(client):
+    ArticleFactory(published=True, headline="Volcano erupts")
+    for _ in range(10):  # one reader, however often, on two days
+        readers_search(client, "volcano", readers=1)
+    a_minute_later()
     assertNotContains(trends_on_home(client), "Search Trends")
-    search(client, "  VOLCANO")
-    assertNotContains(trends_on_home(client), "volcano")  # cached for a minute
+    readers_search(client, "volcano", readers=3, days=[0])  # three, on one day
+    a_minute_later()
+    assertNotContains(trends_on_home(client), "Search Trends")
+    readers_search(client, "  VOLCANO", readers=3, days=[1])  # and the day before
+    assertNotContains(trends_on_home(client), "Search Trends")  # cached a minute
     cache.clear()  # a minute later (and the page cache's lifetime)
     response = trends_on_home(client)
     assertContains(response, "Search Trends")
@@ -321,14 +335,41 @@ def test_a_term_trends_only_after_three_searches(client):
     assertContains(client.get(story.get_absolute_url()), "Search Trends")
 
 
-def test_trend_terms_are_normalised_and_store_no_reader():
+def test_a_term_that_finds_no_published_story_never_trends(client):
+    ArticleFactory(headline="Xylophone recital", status="draft")
+    readers_search(client, "xylophone", readers=5)
+    a_minute_later()
+    assert trending_terms() == []
+    ArticleFactory(published=True, headline="Xylophone recital tonight")
+    a_minute_later()
+    assert trending_terms() == ["xylophone"]
+
+
+def test_trend_terms_are_normalised_and_store_no_reader(client):
     assert normalise_term("  Volcano   ERUPTION\x00 ") == "volcano eruption"
     assert normalise_term("Straße") == "strasse"
     assert len(normalise_term("z" * 1000)) == MAX_TERM_LENGTH
+    client.get(SEARCH, {"q": "volcano"}, REMOTE_ADDR="203.0.113.9")
+    (reader,) = SearchTermReader.objects.values_list("reader", flat=True)
+    assert len(reader) == 16 and "203.0.113.9" not in reader
+    with time_machine.travel(timezone.now() + timedelta(days=1), tick=False):
+        client.get(SEARCH, {"q": "volcano"}, REMOTE_ADDR="203.0.113.9")
+        # The same reader is another hash the next day: nobody is followed.
+        assert SearchTermReader.objects.values("reader").distinct().count() == 2
     fields = {f.name for f in SearchTerm._meta.get_fields()} | {
         f.name for f in SearchTermDay._meta.get_fields()
     }
-    assert fields == {"id", "term", "hidden", "created_at", "days", "day", "searches"}
+    assert fields == {
+        "id",
+        "term",
+        "hidden",
+        "approved",
+        "created_at",
+        "days",
+        "readers",
+        "day",
+        "searches",
+    }
 
 
 def test_counting_skips_bots_later_pages_and_empty_queries(client):
@@ -339,32 +380,35 @@ def test_counting_skips_bots_later_pages_and_empty_queries(client):
     assert not SearchTermDay.objects.exists()
     search(client, "volcano")
     day = SearchTermDay.objects.get()
-    assert (day.term.term, day.searches, day.day) == (
+    assert (day.term.term, day.searches, day.readers, day.day) == (
         "volcano",
+        1,
         1,
         timezone.localdate(),
     )
 
 
 def test_only_the_last_seven_days_count(client):
-    with time_machine.travel(timezone.now() - timedelta(days=8), tick=False):
-        for _ in range(3):
-            search(client, "old news")
-    search(client, "old news")
-    assertNotContains(trends_on_home(client), "old news")
+    ArticleFactory(published=True, headline="Old news")
+    readers_search(client, "old news", days=[9, 8, 7])
+    cache.clear()
+    assertNotContains(trends_on_home(client), "Search Trends")
+    readers_search(client, "old news", days=[6, 5])
+    cache.clear()
+    assertContains(trends_on_home(client), f'href="{SEARCH}?q=old%20news"')
 
 
-def test_trends_rank_by_searches(client):
-    for term, times in [("alpha", 3), ("bravo", 5), ("charlie", 4)]:
-        for _ in range(times):
-            search(client, term)
+def test_trends_rank_by_readers(client):
+    for term, readers in [("alpha", 3), ("bravo", 5), ("charlie", 4)]:
+        ArticleFactory(published=True, headline=f"The {term} story")
+        readers_search(client, term, readers=readers)
     a_minute_later()
     assert trending_terms() == ["bravo", "charlie", "alpha"]
 
 
 def test_no_results_suggest_trending_terms(client):
-    for _ in range(3):
-        search(client, "volcano")
+    ArticleFactory(published=True, headline="Volcano erupts")
+    readers_search(client, "volcano")
     a_minute_later()
     response = search(client, "xylophone")
     assertContains(response, "No stories match")
@@ -382,12 +426,11 @@ def editor():
 
 
 def test_editor_hides_a_term_and_it_leaves_the_box_at_once(client, editor):
-    ArticleFactory(published=True)
-    for _ in range(3):
-        search(client, "rude word")
-        search(client, "cruel word")
+    ArticleFactory(published=True, headline="A rude word, a cruel word")
+    readers_search(client, "rude word")
+    readers_search(client, "cruel word")
     a_minute_later()
-    assertContains(trends_on_home(client), "rude word")  # now in the page cache
+    assertContains(trends_on_home(client), "?q=rude%20word")  # now in the page cache
     terms = SearchTerm.objects.filter(term__in=["rude word", "cruel word"])
 
     client.force_login(editor)
@@ -403,9 +446,26 @@ def test_editor_hides_a_term_and_it_leaves_the_box_at_once(client, editor):
     assert all(term.hidden for term in terms.all())
     client.logout()
 
-    for word in ["rude word", "cruel word"]:
+    for word in ["rude%20word", "cruel%20word"]:
         assertNotContains(trends_on_home(client), word)
         assertNotContains(search(client, "xylophone"), word)
+
+
+def test_with_approval_required_only_approved_terms_show(client, editor, settings):
+    settings.TRENDS_REQUIRE_APPROVAL = True
+    ArticleFactory(published=True, headline="Volcano erupts")
+    readers_search(client, "volcano", readers=6)
+    a_minute_later()
+    assertNotContains(trends_on_home(client), "Search Trends")
+    client.force_login(editor)
+    term = SearchTerm.objects.get(term="volcano")
+    response = client.post(
+        reverse("admin:briefings_searchterm_changelist"),
+        {"action": "approve", "_selected_action": [term.pk]},
+    )
+    assert response.status_code == 302
+    client.logout()
+    assertContains(trends_on_home(client), f'href="{SEARCH}?q=volcano"')
 
 
 # --- Page shape and cost ---
@@ -433,7 +493,9 @@ def test_search_query_ceiling(client, django_assert_max_num_queries, settings, s
         FigureFactory(article=story, caption="The volcano at dawn.")
         story.tags.add("Volcanoes", f"tag {n}")
     client.get(reverse("briefings:home"))  # steady state: cookie groups cached
-    with django_assert_max_num_queries(5):
+    # +1: the client's allowance of counted searches (the database, without
+    # Redis); +1 once a minute a process deletes the allowances that ended.
+    with django_assert_max_num_queries(7):
         response = search(client, "volcano")
     assert len(response.context["results"]) == min(size, 20)
 
