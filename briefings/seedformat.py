@@ -913,7 +913,7 @@ class _Parser:
             for item in islice(items, start, None):
                 if item.kind == _TEXT:
                     return item
-                if item.kind != _MARKER:
+                if item.kind not in (_MARKER, _DURATION):
                     return None
             return None
 
