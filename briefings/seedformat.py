@@ -302,9 +302,7 @@ _STAMP_LINE = re.compile(
 _DATE_EXAMPLE = '", Updated 17:51, 04-Feb-2024"'
 _LIVE = re.compile(r"live\s*[:|]\s*\S", re.IGNORECASE)
 # Words that may sit lowercase inside a person's name.
-_NAME_PARTICLES = frozenset(
-    "de da del di du la le van von der den al bin ibn".split()
-)
+_NAME_PARTICLES = frozenset("de da del di du la le van von der den al bin ibn".split())
 
 
 class SeedFormatError(ValueError):
