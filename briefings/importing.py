@@ -226,6 +226,8 @@ class Importer:
                 Article.objects.select_for_update().filter(source_name=name).first()
             )
             if article is not None:
+                # A plain UPDATE: re-keying is no edit (the version stays).
+                Article.objects.filter(pk=article.pk).update(source_name=key)
                 article.source_name = key
         if article is not None and not self.force:
             if article.source_hash == digest:
