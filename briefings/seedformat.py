@@ -503,15 +503,26 @@ def _casefold_is(text: str, expected: str) -> bool:
     return text.casefold() == expected.casefold()
 
 
-def _furniture_of(text: str) -> tuple[Furniture, re.Match[str]] | None:
-    """The FURNITURE entry this (normalised) line is, with its match, or None."""
+# The table as one pattern (one regex call per line): entry i is group "e<i>",
+# its value group "v<i>".
+_FURNITURE_ALL = re.compile(
+    "|".join(
+        f"(?P<e{i}>{entry.pattern.pattern.replace('(?P<value>', f'(?P<v{i}>')})"
+        for i, entry in enumerate(FURNITURE)
+    ),
+    re.IGNORECASE,
+)
+
+
+def _furniture_of(text: str) -> tuple[Furniture, str] | None:
+    """The FURNITURE entry this (normalised) line is, with its value, or None."""
     if len(text) > _MAX_FURNITURE_LINE:
         return None
-    for entry in FURNITURE:
-        match = entry.pattern.fullmatch(text)
-        if match is not None:
-            return entry, match
-    return None
+    match = _FURNITURE_ALL.fullmatch(text)
+    if match is None:
+        return None
+    index = int(match.lastgroup[1:])
+    return FURNITURE[index], match.groupdict().get(f"v{index}") or ""
 
 
 def _ends_sentence(text: str) -> bool:
@@ -619,6 +630,13 @@ def _figure_from_pair(first: str, second: str) -> Figure | None:
     return Figure(caption1, credit1 or credit2)
 
 
+def _may_be_copies(first: str, second: str) -> bool:
+    """A cheap test before _figure_from_pair: could these be one caption twice?"""
+    if first == second or first.startswith(second) or second.startswith(first):
+        return True
+    return ("/" in first or '". ' in first) and ("/" in second or '". ' in second)
+
+
 def _single_figure(text: str, loose: bool = False) -> Figure | None:
     """A caption shown once with its credit ("Caption. /Credit"), or an agency.
 
@@ -630,6 +648,8 @@ def _single_figure(text: str, loose: bool = False) -> Figure | None:
         return None
     if text in AGENCIES:
         return Figure("", text)
+    if "/" not in text and not loose:
+        return None
     caption, credit = _split_credit(text, _CREDIT_SPLIT if loose else _SLASH_SPLIT)
     if not credit or (not loose and (_ends_sentence(credit) or len(credit) > 120)):
         return None
@@ -842,8 +862,8 @@ class _Parser:
                 items.append(_Item(line.number, line.text, _TEXT, touching))
                 touching = has_text = True
                 continue
-            entry, match = found
-            value = (match.groupdict().get("value") or "").strip()
+            entry, value = found
+            value = value.strip()
             match entry.role:
                 case "drop":
                     self.banner |= entry.name == "cookie banner"
@@ -1186,7 +1206,11 @@ class _Parser:
                 ):
                     # Copies separated by a blank line (older pages); a share page
                     # shows each caption once, so its twins are two photos.
-                    figure = _figure_from_pair(text, after.text)
+                    figure = (
+                        _figure_from_pair(text, after.text)
+                        if _may_be_copies(text, after.text)
+                        else None
+                    )
                     if (
                         figure is not None
                         and (figure.credit or (text == after.text and not in_related))
