@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.text import slugify
 from taggit.models import Tag
 
@@ -176,6 +177,15 @@ class Importer:
         self._authors: dict[str, Author] = {}
         self._tags: dict[str, Tag] = {}
 
+    @cached_property
+    def legacy_sources(self) -> bool:
+        """Are there stories keyed by a seed file's name alone (older imports)?"""
+        return (
+            Article.objects.exclude(source_name="")
+            .exclude(source_name__contains="/")
+            .exists()
+        )
+
     def slug_for(self, path: Path, parsed) -> str:
         """The story's address: kept from an earlier import, else a free one."""
         existing = (
@@ -219,7 +229,7 @@ class Importer:
     def _write(self, key, name, source, parsed, data, retry=0) -> ImportResult:
         digest = content_hash(data)
         article = Article.objects.select_for_update().from_source(key).first()
-        if article is None and "/" not in name:
+        if article is None and self.legacy_sources:
             # Stories imported before sources were keyed by place were keyed
             # by file name alone: the first file of that name takes it over.
             article = (
