@@ -402,6 +402,7 @@ class ArticleAdmin(CompareVersionAdmin):
         StatusFilter,
         ("bylines__author", admin.RelatedOnlyFieldListFilter),
         TagFilter,
+        "kind",
         "published_at",
     ]
     search_fields = ["headline", "standfirst", "body", "figures__caption"]

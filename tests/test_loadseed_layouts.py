@@ -15,6 +15,7 @@ from pytest_django.asserts import assertContains, assertNotContains
 from taggit.models import Tag
 
 from briefings.models import Article, ArticleStatus, Author, TagAlias
+from tests.test_admin import form_values
 
 pytestmark = pytest.mark.django_db
 
@@ -164,8 +165,11 @@ def test_import_notes_show_beside_the_checklist_until_dismissed(pages, client):
     assertContains(response, "no byline on the page: the story has no author")
     assertContains(response, 'name="dismiss_import_notes"')
 
-    article.import_notes_dismissed = True
-    article.save()
+    data = form_values(client, url)
+    data["dismiss_import_notes"] = "on"
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    assert Article.objects.get(pk=article.pk).import_notes_dismissed
     response = client.get(url)
     assertNotContains(response, "no byline on the page")
     assertNotContains(response, 'name="dismiss_import_notes"')
