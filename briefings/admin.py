@@ -299,6 +299,11 @@ class ArticleAdminForm(forms.ModelForm):
         label="Substantive update",
         help_text="Tick to show readers a new 'Updated' time. Leave it for typo fixes.",
     )
+    dismiss_import_notes = forms.BooleanField(
+        required=False,
+        label="Dismiss the import notes",
+        help_text="Tick once you have dealt with them; they stay in the record.",
+    )
     suggested_tags = forms.MultipleChoiceField(
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -314,13 +319,21 @@ class ArticleAdminForm(forms.ModelForm):
             "slug",
             "standfirst",
             "dateline",
+            "byline_affiliation",
+            "kind",
+            "duration",
+            "editors_note",
             "body",
+            "source_agency",
             "tags",
             "status",
             "published_at",
             "updated_at",
         ]
-        widgets = {"standfirst": forms.Textarea(attrs={"rows": 2})}
+        widgets = {
+            "standfirst": forms.Textarea(attrs={"rows": 2}),
+            "editors_note": forms.Textarea(attrs={"rows": 2}),
+        }
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -449,6 +462,7 @@ class ArticleAdmin(CompareVersionAdmin):
         StatusFilter,
         ("bylines__author", admin.RelatedOnlyFieldListFilter),
         TagFilter,
+        "kind",
         "published_at",
     ]
     search_fields = ["headline", "standfirst", "body", "figures__caption"]
@@ -469,6 +483,7 @@ class ArticleAdmin(CompareVersionAdmin):
         "workflow_history",
         "reads",
         "checklist",
+        "import_notes_box",
         "past_addresses",
     ]
     actions = ["submit_for_review", "publish_now", "withdraw"]
@@ -485,8 +500,11 @@ class ArticleAdmin(CompareVersionAdmin):
                     "headline",
                     "slug",
                     "standfirst",
-                    "dateline",
+                    ("dateline", "byline_affiliation"),
+                    ("kind", "duration"),
+                    "editors_note",
                     "body",
+                    "source_agency",
                     "tags",
                     "suggested_tags",
                     "past_addresses",
@@ -497,7 +515,8 @@ class ArticleAdmin(CompareVersionAdmin):
             "Publishing",
             {
                 "fields": [
-                    "checklist",
+                    ("checklist", "import_notes_box"),
+                    "dismiss_import_notes",
                     "status",
                     "published_at",
                     "updated_at",
@@ -610,7 +629,7 @@ class ArticleAdmin(CompareVersionAdmin):
             fields += ["published_at", "updated_at"]
         return fields
 
-    def get_fieldsets(self, request, obj=None):
+    def _fieldsets_for(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
         if may_publish(request.user):
             return fieldsets
@@ -639,7 +658,29 @@ class ArticleAdmin(CompareVersionAdmin):
 
     # -- saving ---------------------------------------------------------------
 
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = self._fieldsets_for(request, obj)
+        if obj is not None and obj.open_import_notes:
+            return fieldsets
+        # Nothing to dismiss: no box and no tick.
+        return [
+            (
+                name,
+                {
+                    **options,
+                    "fields": [
+                        "checklist" if f == ("checklist", "import_notes_box") else f
+                        for f in options["fields"]
+                        if f != "dismiss_import_notes"
+                    ],
+                },
+            )
+            for name, options in fieldsets
+        ]
+
     def save_model(self, request, obj, form, change):
+        if form.cleaned_data.get("dismiss_import_notes"):
+            obj.import_notes_dismissed = True
         # A revert or recover has already overwritten the row: the workflow
         # compares with what was there (see revision_view, recover_view).
         before = getattr(request, "stories_before", {}).get(obj.pk, AS_STORED)
@@ -815,6 +856,18 @@ class ArticleAdmin(CompareVersionAdmin):
             '<ul class="checklist">{}</ul><p class="help">Warnings do not stop '
             "publishing.</p>",
             format_html_join("", "<li>{}</li>", ((warning,) for warning in found)),
+        )
+
+    @admin.display(description="Import notes")
+    def import_notes_box(self, obj):
+        notes = obj.open_import_notes if obj.pk else []
+        if not notes:
+            return "None."
+        return format_html(
+            '<ul class="import-notes">{}</ul><p class="help">What loadseed guessed '
+            "or dropped when it imported this story from {}.</p>",
+            format_html_join("", "<li>{}</li>", ((note,) for note in notes)),
+            obj.source_name,
         )
 
     @admin.display(description="Earlier addresses")

@@ -10,7 +10,7 @@ is left alone unless the caller forces it.
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.text import slugify
 from taggit.models import Tag
 
@@ -48,8 +49,9 @@ CREATED, UPDATED, UNCHANGED, SKIPPED, FAILED = (
 OUTCOMES = (CREATED, UPDATED, UNCHANGED, SKIPPED, FAILED)
 
 # Bump when the import mapping changes, so every story is rewritten once.
-IMPORT_VERSION = 1
+IMPORT_VERSION = 2
 SLUG_MAX = Article._meta.get_field("slug").max_length
+SOURCE_MAX = Article._meta.get_field("source_name").max_length
 
 
 @dataclass(frozen=True)
@@ -58,14 +60,36 @@ class ImportResult:
     outcome: str
     message: str = ""
     headline: str = ""
+    warnings: tuple[str, ...] = ()
+
+
+def source_key(path: Path) -> str:
+    """The key a seed file's story is found by: where the file is, not its name.
+
+    Two files called 200_same.txt in two folders are two stories; the same
+    file imported again is the same story. Inside the project the key is
+    relative ("seeds/000_x.txt"), so a checkout may move; elsewhere absolute.
+    """
+    resolved = path.resolve()
+    try:
+        key = resolved.relative_to(Path(settings.BASE_DIR).resolve()).as_posix()
+    except ValueError:
+        key = resolved.as_posix()
+    if len(key) > SOURCE_MAX:
+        digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+        key = f"{digest}:{key[-(SOURCE_MAX - 17) :]}"
+    return key
 
 
 def seed_time_zone():
     return ZoneInfo(getattr(settings, "SEED_TIME_ZONE", "UTC"))
 
 
-def localise(naive: datetime) -> datetime:
-    return naive.replace(tzinfo=seed_time_zone())
+def localise(when: datetime | None) -> datetime | None:
+    """A seed time as an aware time: a zone-less one is in SEED_TIME_ZONE."""
+    if when is None or when.tzinfo is not None:
+        return when
+    return when.replace(tzinfo=seed_time_zone())
 
 
 def figure_dict(figure):
@@ -79,19 +103,46 @@ def block_dict(block):
     return {"type": kind, "text": block.text}
 
 
+def _iso(when: datetime | None) -> str | None:
+    return None if when is None else when.isoformat()
+
+
+def story_tags(parsed: seedformat.ParsedArticle, suggested) -> list[str]:
+    """The page's sections first, then the suggested tags, one per tag key."""
+    names = {}
+    for name in [*parsed.sections, *suggested]:
+        if name.islower():
+            name = name.title()  # '["china"]' names the section China
+        names.setdefault(tag_key(name), name)
+    return list(names.values())
+
+
 def article_dict(parsed: seedformat.ParsedArticle, tags: list[str]) -> dict:
-    """The parsed story as plain data: the dry-run JSON and the content hash."""
-    when = localise(parsed.updated_at).isoformat()
+    """The parsed story as plain data: the dry-run JSON and the content hash.
+
+    `published_at` and `updated_at` are null for a page without a time, and
+    `authors` is [] for a page without a byline.
+    """
+    updated = localise(parsed.updated_at)
+    published = localise(parsed.published_at) or updated
     return {
         "headline": parsed.headline,
         "authors": list(parsed.authors),
         "dateline": parsed.dateline,
-        "published_at": when,
-        "updated_at": when,
+        "published_at": _iso(published),
+        "updated_at": _iso(updated),
         "hero": figure_dict(parsed.hero) if parsed.hero else None,
         "body": [block_dict(block) for block in parsed.blocks],
         "related": [{"title": title} for title in parsed.related],
-        "tags": tags,
+        "tags": story_tags(parsed, tags),
+        "kind": parsed.kind,
+        "duration": parsed.duration,
+        "editors_note": parsed.editors_note,
+        "source_agency": parsed.source,  # "source" is the seed file
+        "sections": list(parsed.sections),
+        "affiliation": parsed.affiliation,
+        "organisation_byline": parsed.organisation,
+        "warnings": list(parsed.warnings),
     }
 
 
@@ -126,24 +177,43 @@ class Importer:
         self._authors: dict[str, Author] = {}
         self._tags: dict[str, Tag] = {}
 
+    @cached_property
+    def legacy_sources(self) -> bool:
+        """Are there stories keyed by a seed file's name alone (older imports)?"""
+        return (
+            Article.objects.exclude(source_name="")
+            .exclude(source_name__contains="/")
+            .exists()
+        )
+
     def slug_for(self, path: Path, parsed) -> str:
         """The story's address: kept from an earlier import, else a free one."""
-        existing = Article.objects.from_source(path.name).first()
+        existing = (
+            Article.objects.from_source(source_key(path)).first()
+            or Article.objects.from_source(path.name).first()
+        )
         return existing.slug if existing else self._free_slug(parsed.headline)
 
     def import_seed(self, seed: SeedFile, source: str) -> ImportResult:
         if seed.error:
             return ImportResult(source, FAILED, seed.error)
         data = article_dict(seed.article, list(seed.tags))
+        warnings = tuple(data["warnings"])
         # A concurrent run may create the same story, author or tag between our
         # read and our write; the database's unique constraints refuse the
         # second insert, and a retry then finds the row that won.
         for attempt in range(3):
             try:
                 with transaction.atomic():
-                    return self._write(
-                        seed.path.name, source, seed.article, data, retry=attempt
+                    result = self._write(
+                        source_key(seed.path),
+                        seed.path.name,
+                        source,
+                        seed.article,
+                        data,
+                        retry=attempt,
                     )
+                return replace(result, warnings=warnings)
             except DatabaseError as exc:
                 # The transaction rolled back: rows cached from it may not exist.
                 self._authors.clear()
@@ -152,9 +222,23 @@ class Importer:
                     return ImportResult(source, FAILED, f"database error: {exc}")
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _write(self, name, source, parsed, data, retry=0) -> ImportResult:
+    def status_for(self, parsed) -> str:
+        """The status asked for, but never live without a time or a headline."""
+        return ArticleStatus.IN_REVIEW if parsed.needs_review else self.status
+
+    def _write(self, key, name, source, parsed, data, retry=0) -> ImportResult:
         digest = content_hash(data)
-        article = Article.objects.select_for_update().from_source(name).first()
+        article = Article.objects.select_for_update().from_source(key).first()
+        if article is None and self.legacy_sources:
+            # Stories imported before sources were keyed by place were keyed
+            # by file name alone: the first file of that name takes it over.
+            article = (
+                Article.objects.select_for_update().filter(source_name=name).first()
+            )
+            if article is not None:
+                # A plain UPDATE: re-keying is no edit (the version stays).
+                Article.objects.filter(pk=article.pk).update(source_name=key)
+                article.source_name = key
         if article is not None and not self.force:
             if article.source_hash == digest:
                 return ImportResult(source, UNCHANGED, headline=article.headline)
@@ -175,14 +259,21 @@ class Importer:
                 if retry
                 else self._slug(parsed.headline)
             )
-            article = Article(source_name=name, slug=slug)
-        published_at = localise(parsed.updated_at)
+            article = Article(source_name=key, slug=slug)
+        updated_at = localise(parsed.updated_at)
         article.headline = parsed.headline
         article.dateline = parsed.dateline
         article.body = body_markdown(parsed.blocks)
-        article.status = self.status
-        article.published_at = published_at
-        article.updated_at = published_at
+        article.status = self.status_for(parsed)
+        article.published_at = localise(parsed.published_at) or updated_at
+        article.updated_at = updated_at
+        article.byline_affiliation = parsed.affiliation[:100]
+        article.kind = parsed.kind
+        article.duration = parsed.duration
+        article.editors_note = parsed.editors_note
+        article.source_agency = parsed.source[:200]
+        article.import_notes = list(parsed.warnings)
+        article.import_notes_dismissed = False
         article.source_hash = digest
         article.imported_at = timezone.now()
         # Article.save() adds one to the version; any later save is an editor's.
@@ -200,7 +291,11 @@ class Importer:
 
     def _write_children(self, article, parsed, tag_names):
         Byline.objects.bulk_create(
-            Byline(article=article, author=self._author(name), position=position)
+            Byline(
+                article=article,
+                author=self._author(name, parsed.organisation),
+                position=position,
+            )
             for position, name in enumerate(dict.fromkeys(parsed.authors))
         )
         figures = []
@@ -229,11 +324,11 @@ class Importer:
             credit=figure.credit[: Figure._meta.get_field("credit").max_length],
         )
 
-    def _author(self, name: str) -> Author:
+    def _author(self, name: str, organisation: bool = False) -> Author:
         slug = slugify(name)[:220] or "author"
         if slug not in self._authors:
             self._authors[slug], _ = Author.objects.get_or_create(
-                slug=slug, defaults={"name": name}
+                slug=slug, defaults={"name": name, "is_organisation": organisation}
             )
         return self._authors[slug]
 

@@ -80,6 +80,13 @@ class StoryState(NamedTuple):
     updated_at: datetime | None
 
 
+class ArticleKind(models.TextChoices):
+    ARTICLE = "article", "Article"
+    VIDEO = "video", "Video"
+    LIVE = "live", "Live"
+    GALLERY = "gallery", "Gallery"
+
+
 class FigurePlace(models.TextChoices):
     HERO = "hero", "Hero (top of the story)"
     BODY = "body", "In the body"
@@ -94,6 +101,12 @@ class Author(models.Model):
     )
     bio = models.TextField(
         blank=True, help_text="A sentence or two for the author page."
+    )
+    is_organisation = models.BooleanField(
+        "organisation or programme",
+        default=False,
+        help_text="A newsroom or programme (CGTN, World Insight): bylines show "
+        "its name without “By”.",
     )
 
     class Meta:
@@ -257,6 +270,30 @@ class Article(models.Model):
     authors = models.ManyToManyField(
         Author, through="Byline", related_name="articles", blank=True
     )
+    byline_affiliation = models.CharField(
+        "affiliation",
+        max_length=100,
+        blank=True,
+        help_text="Shown after the authors' names, e.g. CGTN.",
+    )
+    kind = models.CharField(
+        max_length=20, choices=ArticleKind.choices, default=ArticleKind.ARTICLE
+    )
+    duration = models.CharField(
+        max_length=12, blank=True, help_text="A video's running time, e.g. 28:53."
+    )
+    editors_note = models.TextField(
+        "editor's note",
+        blank=True,
+        help_text="Shown to readers apart from the text, above it.",
+    )
+    source_agency = models.CharField(
+        "source",
+        max_length=200,
+        blank=True,
+        help_text="The agency the story comes from, e.g. Xinhua News Agency; "
+        "shown with the story.",
+    )
     tags = TaggableManager(through=TaggedArticle, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     edited_at = models.DateTimeField(auto_now=True)
@@ -268,6 +305,13 @@ class Article(models.Model):
     )
     source_hash = models.CharField(max_length=64, blank=True, editable=False)
     imported_at = models.DateTimeField(null=True, blank=True, editable=False)
+    import_notes = models.JSONField(
+        default=list,
+        blank=True,
+        editable=False,
+        help_text="What loadseed guessed or dropped when it imported the story.",
+    )
+    import_notes_dismissed = models.BooleanField(default=False, editable=False)
     version = models.PositiveIntegerField(
         default=0, editable=False, help_text="Counts saves; every save adds one."
     )
@@ -293,6 +337,9 @@ class Article(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=ArticleStatus.values),
                 name="article_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=ArticleKind.values), name="article_kind_valid"
             ),
             models.CheckConstraint(
                 condition=~Q(status=ArticleStatus.PUBLISHED)
@@ -531,6 +578,17 @@ class Article(models.Model):
     @cached_property
     def byline_authors(self):
         return [byline.author for byline in self.bylines.all()]
+
+    @cached_property
+    def organisation_byline(self):
+        """Signed by organisations or programmes only: shown without "By"."""
+        authors = self.byline_authors
+        return bool(authors) and all(author.is_organisation for author in authors)
+
+    @property
+    def open_import_notes(self):
+        """Import notes an editor has not dismissed yet."""
+        return [] if self.import_notes_dismissed else list(self.import_notes or [])
 
     @cached_property
     def byline_names(self):

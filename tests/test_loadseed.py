@@ -311,9 +311,9 @@ BAD_INPUTS = {
         ).encode(),
         "headline",
     ),
-    "nodate.txt": (
-        b"A headline\n\nThe body starts at once, without a byline.\n",
-        "line",
+    "furniture.txt": (
+        b"CHOOSE YOUR LANGUAGE\n\nDownload\n\n02:47\n\nSearch Trends\n",
+        "no article text: the page holds only site furniture",
     ),
 }
 
@@ -328,7 +328,9 @@ def test_bad_input_fails_clearly_and_stores_nothing(tmp_path, name):
     assert f"failed    {tmp_path}/{name}: " in err
     assert reason.lower() in err.lower()
     assert "Traceback" not in err
-    assert list(Article.objects.values_list("source_name", flat=True)) == [good.name]
+    assert list(Article.objects.values_list("source_name", flat=True)) == [
+        str(good.resolve())
+    ]
     assert "1 created, 0 updated, 0 unchanged, 0 skipped, 1 failed." in out
 
 

@@ -82,4 +82,5 @@ def rows_by_source(url, count):
 
         with psycopg.connect(url) as db:
             result = db.execute(PER_STORY).fetchall()
-    return {name: tuple(counts) for name, *counts in result}
+    # Sources are keyed by where the file is; the expectations by its name.
+    return {name.rsplit("/", 1)[-1]: tuple(counts) for name, *counts in result}

@@ -1,6 +1,7 @@
 """manage.py loadseed: import scraped news pages as structured stories."""
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -22,6 +23,17 @@ from briefings.models import ArticleStatus
 from briefings.seedfiles import read_all
 
 PROGRESS_MIN_FILES = 20
+WARNING_INDENT = " " * 10  # under the file's name on its line
+# Control characters (C0 but tab, DEL, C1: U+009B starts a terminal escape
+# sequence) and bidirectional overrides never reach the terminal.
+_TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    """`text` without what could rewrite or reorder the terminal's output."""
+    return _TERMINAL_UNSAFE.sub("", text)
+
+
 # After writing this many stories, the database's planner statistics are renewed.
 ANALYZE_MIN_STORIES = 50
 
@@ -78,7 +90,12 @@ class Command(BaseCommand):
             raise CommandError(f"{failed} of {len(results)} seed file(s) failed.")
 
     def entries(self, paths):
-        """Yield (path or None, shown name, problem) for every file named."""
+        """Yield (path or None, shown name, problem) for every file named.
+
+        A symbolic link that leads out of the folder it was found in (or, for
+        a file named on the command line, out of that file's folder) is
+        refused before anything is read from it.
+        """
         for given in paths:
             if given is None:
                 folder, shown = Path(settings.BASE_DIR) / "seeds", "seeds"
@@ -89,11 +106,25 @@ class Command(BaseCommand):
                 if not files:
                     yield None, shown, "no .txt files in this folder"
                 for path in files:
-                    yield path, f"{shown}/{path.name}", ""
+                    yield self.checked(path, folder, f"{shown}/{path.name}")
             elif folder.exists():
-                yield folder, shown, ""
+                yield self.checked(folder, folder.parent, shown)
             else:
                 yield None, shown, "no such file or folder"
+
+    @staticmethod
+    def checked(path, root, shown):
+        """(path, shown, "") or, for a link out of `root`, (None, shown, why)."""
+        if path.is_symlink() and not path.resolve().is_relative_to(root.resolve()):
+            return (
+                None,
+                shown,
+                (
+                    "a symbolic link to a file outside the folder given; refused "
+                    "(nothing was read from it)"
+                ),
+            )
+        return path, shown, ""
 
     def results(self, importer, entries, options):
         """Yield an ImportResult per entry, parsing ahead in worker processes."""
@@ -114,7 +145,12 @@ class Command(BaseCommand):
                     **article_dict(seed.article, list(seed.tags)),
                 }
             if options["dry_run"]:
-                result = ImportResult(shown, "parsed", headline=seed.article.headline)
+                result = ImportResult(
+                    shown,
+                    "parsed",
+                    headline=seed.article.headline,
+                    warnings=seed.article.warnings,
+                )
             else:
                 result = importer.import_seed(seed, shown)
             if options["format"] == "json":
@@ -137,6 +173,8 @@ class Command(BaseCommand):
             elif options["verbosity"] >= 1:
                 bar.clear()
                 self.stdout.write(line)
+                for warning in result.warnings:
+                    self.stdout.write(f"{WARNING_INDENT}{terminal_safe(warning)}")
         bar.close()
         counts = {o: sum(r.outcome == o for r in done) for o in OUTCOMES}
         if options["dry_run"]:
@@ -164,7 +202,7 @@ class Command(BaseCommand):
             text += f" ({result.message})"
         elif result.headline:
             text += f"  {result.headline}"
-        return styles.get(result.outcome, str)(text)
+        return styles.get(result.outcome, str)(terminal_safe(text))
 
     def report_json(self, results):
         """Print one JSON array, an object per file, without holding them all."""
