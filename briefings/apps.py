@@ -16,8 +16,10 @@ class BriefingsConfig(AppConfig):
     def ready(self):
         # Registers the cookie-declaration system check and the signals that
         # keep cached pages fresh.
-        from . import consent, images, pagecache, search  # noqa: F401
+        from . import consent, images, pagecache, search, usage  # noqa: F401
 
         images.apply_pixel_limit()
         # Keeps every story's search vector current (PostgreSQL).
         search.connect_signals()
+        # Keeps the tags' and authors' story counts.
+        usage.connect_signals()

@@ -4,8 +4,11 @@
 Every public page, and every later feed, sitemap and search, starts from it.
 """
 
+import datetime
 import posixpath
+import re
 import uuid
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
@@ -14,9 +17,9 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.validators import URLValidator
 from django.db import models, transaction
-from django.db.models import Prefetch, Q
+from django.db.models import Count, F, Max, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.fields.files import ImageFieldFile
-from django.db.models.functions import Lower
+from django.db.models.functions import Coalesce, Greatest, Lower
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.urls import reverse
@@ -65,10 +68,30 @@ class Author(models.Model):
         return links.reverse("briefings:author-detail", [self.slug])
 
 
+class StoryLinkManager(models.Manager):
+    """Bylines and taggings: rows made in bulk are counted too (see Usage)."""
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = super().bulk_create(objs, *args, **kwargs)
+        usage = self.model.usage_model()
+        if kwargs.get("ignore_conflicts") or kwargs.get("update_conflicts"):
+            # Which rows were new is unknown: count their targets again.
+            usage.recount({getattr(obj, usage.link_target) for obj in objs})
+        else:
+            usage.links_changed(objs, +1)
+        return objs
+
+
 class TaggedArticle(TaggedItemBase):
     content_object = models.ForeignKey(
         "Article", on_delete=models.CASCADE, related_name="tagged_items"
     )
+
+    objects = StoryLinkManager()
+
+    @staticmethod
+    def usage_model():
+        return TagUsage
 
     class Meta:
         constraints = [
@@ -87,6 +110,14 @@ class ArticleQuerySet(models.QuerySet):
         return self.filter(
             status=ArticleStatus.PUBLISHED,
             published_at__lte=timezone.now() if now is None else now,
+        )
+
+    def with_headline(self, headline):
+        """Stories whose headline is `headline`, ignoring case, through the
+        lower(headline) index (`headline__iexact` compiles to UPPER(), which
+        no index serves on PostgreSQL: a read of every story)."""
+        return self.alias(headline_lower=Lower("headline")).filter(
+            headline_lower=headline.lower()
         )
 
     def from_source(self, name):
@@ -224,9 +255,17 @@ class Article(models.Model):
             ),
         ]
         indexes = [
+            # Reader listings, newest first, page by page from where the last
+            # one ended (keyset); sitemaps' and feeds' newest stories.
             models.Index(
-                fields=["status", "-published_at"], name="article_listing_idx"
+                fields=["status", "-published_at", "-id"], name="article_listing_idx"
             ),
+            # The admin's story list, in its default order.
+            models.Index(
+                fields=["-published_at", "-id"], name="article_admin_order_idx"
+            ),
+            # The newest update of a live story (sitemaps' lastmod).
+            models.Index(fields=["status", "-updated_at"], name="article_updated_idx"),
             models.Index(Lower("headline"), name="article_headline_lower_idx"),
         ]
 
@@ -238,17 +277,29 @@ class Article(models.Model):
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:
             kwargs["update_fields"] = {*update_fields, "version"}
-        if self.pk is not None and not hasattr(self, "_saved_slug"):
+        if self.pk is not None and not (
+            hasattr(self, "_saved_slug") and hasattr(self, "_saved_listing")
+        ):
             # Not loaded by a query (e.g. a revision being reverted): ask.
-            self._saved_slug = (
+            saved = (
                 Article.objects.filter(pk=self.pk)
-                .values_list("slug", flat=True)
+                .values_list("slug", "status", "published_at")
                 .first()
             )
+            self._saved_slug = saved[0] if saved else None
+            self._saved_listing = saved[1:] if saved else None
         old_slug = getattr(self, "_saved_slug", None)
+        old_listing = getattr(self, "_saved_listing", None)
         super().save(*args, **kwargs)
         if old_slug != self.slug:
             self._remember_old_slug(old_slug)
+        listing = (self.status, self.published_at)
+        if old_listing is not None and old_listing != listing:
+            # Published or unpublished, or moved in time: its tags' and
+            # authors' counts follow (two UPDATEs, only on such a change).
+            for usage in (TagUsage, AuthorUsage):
+                usage.story_moved(self.pk, old_listing, listing)
+        self._saved_listing = listing
 
     def get_absolute_url(self):
         return links.reverse("briefings:article-detail", [self.slug])
@@ -257,6 +308,8 @@ class Article(models.Model):
     def from_db(cls, db, field_names, values, **kwargs):
         article = super().from_db(db, field_names, values, **kwargs)
         article._saved_slug = article.__dict__.get("slug")
+        if "status" in article.__dict__ and "published_at" in article.__dict__:
+            article._saved_listing = (article.status, article.published_at)
         return article
 
     def _remember_old_slug(self, old_slug):
@@ -449,6 +502,8 @@ class Byline(models.Model):
     author = models.ForeignKey(Author, on_delete=models.PROTECT, related_name="bylines")
     position = models.PositiveSmallIntegerField(default=0)
 
+    objects = StoryLinkManager()
+
     class Meta:
         ordering = ["position", "pk"]
         constraints = [
@@ -457,6 +512,10 @@ class Byline(models.Model):
 
     def __str__(self):
         return f"{self.author} on {self.article}"
+
+    @staticmethod
+    def usage_model():
+        return AuthorUsage
 
 
 class SlugRedirect(models.Model):
@@ -514,6 +573,192 @@ class TagRedirect(models.Model):
 
     def __str__(self):
         return f"{self.old_slug} -> {self.tag}"
+
+
+class Usage(models.Model):
+    """How many stories a tag or an author has, kept as numbers.
+
+    Counting them when a page is read means reading every tagging or byline
+    of every story (the tags page took 0.6 s at 100,000 stories). The numbers
+    follow the rows that link stories to tags and authors (saved, deleted, or
+    bulk-created through their managers) and every change of a story's status
+    or publication time, in the same transaction.
+
+    `published` counts stories with published status, scheduled ones
+    included: a scheduled story goes live with no write, so `with_live()`
+    takes the still-scheduled ones away when the numbers are read. `latest`
+    is the newest publication time among them (sitemaps' lastmod); it only
+    moves forward, so unpublishing a story leaves it as it was. `recount()`
+    counts from scratch, for rows written around the managers (raw SQL, COPY).
+    """
+
+    stories = models.IntegerField(default=0)
+    published = models.IntegerField(default=0)
+    latest = models.DateTimeField(null=True, blank=True)
+
+    #: Set by each kind: the linking model, its field naming the tag or
+    #: author (the target) and its field naming the story.
+    link_model = None
+    link_target = ""
+    link_story = ""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def links_changed(cls, links, sign):
+        """Count `links` (bylines or taggings) as added (+1) or removed (-1)."""
+        links = list(links)
+        if not links:
+            return
+        states = cls._story_states(links)
+        groups = {}
+        for link in links:
+            status, published_at = states.get(
+                getattr(link, f"{cls.link_story}_id"), (None, None)
+            )
+            live = status == ArticleStatus.PUBLISHED
+            latest = published_at if live and sign > 0 else None
+            groups.setdefault((live, latest), set()).add(
+                getattr(link, f"{cls.link_target}_id")
+            )
+        for (live, latest), targets in groups.items():
+            values = {
+                "stories": F("stories") + sign,
+                **({"published": F("published") + sign} if live else {}),
+                **({"latest": _later("latest", latest)} if latest else {}),
+            }
+            updated = cls.objects.filter(pk__in=targets).update(**values)
+            if sign > 0 and updated < len(targets):
+                cls.recount(targets)  # a new tag or author: its first story
+
+    @classmethod
+    def _story_states(cls, links):
+        """{story id: (status, published_at)} for `links`' stories: from the
+        story a link holds in memory, else one query."""
+        field = cls.link_model._meta.get_field(cls.link_story)
+        states = {}
+        for link in links:
+            if field.is_cached(link):
+                story = field.get_cached_value(link)
+                states[story.pk] = (story.status, story.published_at)
+        missing = {getattr(link, field.attname) for link in links} - states.keys()
+        if missing:
+            states.update(
+                (pk, (status, published_at))
+                for pk, status, published_at in Article.objects.filter(
+                    pk__in=missing
+                ).values_list("pk", "status", "published_at")
+            )
+        return states
+
+    @classmethod
+    def story_moved(cls, story_id, old, new):
+        """A story's (status, published_at) went from `old` to `new`."""
+        was_live = old[0] == ArticleStatus.PUBLISHED
+        is_live = new[0] == ArticleStatus.PUBLISHED
+        values = {}
+        if is_live != was_live:
+            values["published"] = F("published") + (1 if is_live else -1)
+        if is_live and new[1] is not None:
+            values["latest"] = _later("latest", new[1])
+        if values:
+            targets = cls.link_model.objects.filter(
+                **{cls.link_story: story_id}
+            ).values(cls.link_target)
+            cls.objects.filter(pk__in=targets).update(**values)
+
+    @classmethod
+    def recount(cls, targets=None):
+        """Count the stories of `targets` (ids; None: all) from scratch."""
+        target_model = cls._meta.pk.related_model
+        existing = target_model.objects.order_by()
+        if targets is not None:
+            existing = existing.filter(pk__in=list(targets))
+        cls.objects.bulk_create(
+            [cls(pk=pk) for pk in existing.values_list("pk", flat=True)],
+            ignore_conflicts=True,
+        )
+        links = (
+            cls.link_model.objects.filter(**{cls.link_target: OuterRef("pk")})
+            .order_by()
+            .values(cls.link_target)
+        )
+        live = links.filter(**{f"{cls.link_story}__status": ArticleStatus.PUBLISHED})
+        rows = cls.objects.all()
+        if targets is not None:
+            rows = rows.filter(pk__in=list(targets))
+        rows.update(
+            stories=_count(links),
+            published=_count(live),
+            latest=Subquery(
+                live.annotate(latest=Max(f"{cls.link_story}__published_at")).values(
+                    "latest"
+                )
+            ),
+        )
+
+    @classmethod
+    def with_live(cls, queryset, name, now=None):
+        """Tags or authors (`queryset`) annotated with `name`: how many of their
+        stories readers see now. One small query first finds the scheduled
+        stories (through the listing index), usually none."""
+        now = timezone.now() if now is None else now
+        scheduled = list(
+            Article.objects.filter(
+                status=ArticleStatus.PUBLISHED, published_at__gt=now
+            ).values_list("pk", flat=True)
+        )
+        live = Coalesce(F("usage__published"), 0)
+        if scheduled:
+            waiting = (
+                cls.link_model.objects.filter(
+                    **{
+                        cls.link_target: OuterRef("pk"),
+                        f"{cls.link_story}__in": scheduled,
+                    }
+                )
+                .order_by()
+                .values(cls.link_target)
+            )
+            live = live - _count(waiting)
+        return queryset.annotate(**{name: live})
+
+
+def _later(field, moment):
+    """The later of `field` (which may be empty) and `moment`."""
+    return Greatest(Coalesce(field, Value(moment)), Value(moment))
+
+
+def _count(links):
+    """A subquery's row count per target (0 for none)."""
+    return Coalesce(Subquery(links.annotate(n=Count("pk")).values("n")), 0)
+
+
+class TagUsage(Usage):
+    tag = models.OneToOneField(
+        "taggit.Tag", on_delete=models.CASCADE, primary_key=True, related_name="usage"
+    )
+
+    link_model = TaggedArticle
+    link_target = "tag"
+    link_story = "content_object"
+
+    def __str__(self):
+        return f"{self.tag_id}: {self.published} published of {self.stories}"
+
+
+class AuthorUsage(Usage):
+    author = models.OneToOneField(
+        Author, on_delete=models.CASCADE, primary_key=True, related_name="usage"
+    )
+
+    link_model = Byline
+    link_target = "author"
+    link_story = "article"
+
+    def __str__(self):
+        return f"{self.author_id}: {self.published} published of {self.stories}"
 
 
 class CorrectionKind(models.TextChoices):
@@ -1037,28 +1282,88 @@ def cards(stories):
     return stories
 
 
+PER_PAGE = 20  # story cards on a listing page
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+_CURSOR = re.compile(r"(\d{1,18})-(\d{1,18})", re.ASCII)
+
+
+def story_cursor(story) -> str:
+    """Where a listing page starts or ends, for its address: the story's
+    publication time (microseconds since 1970) and id, e.g. 1764756000000000-42."""
+    moment = story.published_at - _EPOCH
+    microseconds = (moment.days * 86_400 + moment.seconds) * 1_000_000
+    return f"{microseconds + moment.microseconds}-{story.pk}"
+
+
+def parse_cursor(text: str):
+    """(published_at, id) from story_cursor()'s text; ValueError if it is not one."""
+    match = _CURSOR.fullmatch(text)
+    if match is None:
+        raise ValueError(f"not a listing position: {text!r}")
+    try:
+        moment = _EPOCH + datetime.timedelta(microseconds=int(match[1]))
+    except OverflowError:
+        raise ValueError(f"not a listing position: {text!r}") from None
+    return moment, int(match[2])
+
+
+@dataclass
+class StoryPage:
+    """One page of a listing: its story cards, and the cursors of the pages
+    next to it (None: there is none)."""
+
+    stories: list
+    newer: str | None = None
+    older: str | None = None
+
+    def __iter__(self):
+        return iter(self.stories)
+
+    def __len__(self):
+        return len(self.stories)
+
+
 class StoryListing:
-    """The published stories of a listing page, as Paginator takes them.
+    """The published stories of a listing page, newest first, as cards.
 
     `filters` narrow them (`tags=<tag id>`, `bylines__author=<author id>`).
-    Counting and each page are prepared queries (see prepared.py), and a page
-    comes back as story cards, with only the columns a card shows.
+    A page is found from where its neighbour ends (keyset pagination on
+    published_at and id, through the listing index): nothing is counted and
+    no story is skipped over, so page 5,000 costs what page 1 does. Each query
+    is prepared (see prepared.py) and loads only the columns a card shows.
     """
-
-    model = Article  # ListView names the page's list after it
 
     def __init__(self, **filters):
         self.filters = filters
         self.now = timezone.now()
 
-    def count(self):
-        return _listed_stories.count(now=self.now, **self.filters)
-
-    def __getitem__(self, page):
-        stories = _listed_stories.page(
-            page.start, page.stop, now=self.now, **self.filters
-        )
-        return cards(stories)
+    def page(self, before=None, after=None):
+        """The first page, the page older than cursor `before`, or the page
+        newer than cursor `after`. None when there is no such page, or when
+        the newer page is the first page. ValueError for a bad cursor."""
+        values = {"now": self.now, **self.filters}
+        if after:
+            at, pk = parse_cursor(after)
+            stories = _newer_stories.page(0, PER_PAGE + 1, at=at, pk=pk, **values)
+            if len(stories) <= PER_PAGE:
+                return None
+            stories = stories[:PER_PAGE][::-1]
+            return StoryPage(
+                cards(stories),
+                newer=story_cursor(stories[0]),
+                older=story_cursor(stories[-1]),
+            )
+        if before:
+            at, pk = parse_cursor(before)
+            stories = _older_stories.page(0, PER_PAGE + 1, at=at, pk=pk, **values)
+            if not stories:
+                return None
+            newer = story_cursor(stories[0])
+        else:
+            stories = _listed_stories.page(0, PER_PAGE + 1, **values)
+            newer = None
+        older = story_cursor(stories[PER_PAGE - 1]) if len(stories) > PER_PAGE else None
+        return StoryPage(cards(stories[:PER_PAGE]), newer=newer, older=older)
 
 
 # The reader pages' queries, compiled once per process (see prepared.py).
@@ -1069,7 +1374,31 @@ CARD_FIELDS = ("headline", "slug", "standfirst", "published_at")
 
 @prepared
 def _listed_stories(now, **filters):
-    return Article.objects.published(now).filter(**filters).only(*CARD_FIELDS)
+    return (
+        Article.objects.published(now)
+        .filter(**filters)
+        .only(*CARD_FIELDS)
+        .order_by("-published_at", "-pk")
+    )
+
+
+@prepared
+def _older_stories(now, at, pk, **filters):
+    """Listed stories after (at, pk) in the listing's order. `published_at <= at`
+    bounds the index scan; the rest breaks ties on the same second."""
+    return _listed_stories.build(now=now, **filters).filter(
+        Q(published_at__lt=at) | Q(pk__lt=pk), published_at__lte=at
+    )
+
+
+@prepared
+def _newer_stories(now, at, pk, **filters):
+    """Listed stories before (at, pk), nearest first."""
+    return (
+        _listed_stories.build(now=now, **filters)
+        .filter(Q(published_at__gt=at) | Q(pk__gt=pk), published_at__gte=at)
+        .order_by("published_at", "pk")
+    )
 
 
 @prepared
