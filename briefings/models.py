@@ -17,7 +17,18 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.validators import URLValidator
 from django.db import models, transaction
-from django.db.models import Count, F, Max, OuterRef, Prefetch, Q, Subquery, Value
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.fields.files import ImageFieldFile
 from django.db.models.functions import Coalesce, Greatest, Lower
 from django.db.models.signals import post_delete
@@ -701,27 +712,27 @@ class Usage(models.Model):
     @classmethod
     def with_live(cls, queryset, name, now=None):
         """Tags or authors (`queryset`) annotated with `name`: how many of their
-        stories readers see now. One small query first finds the scheduled
-        stories (through the listing index), usually none."""
+        stories readers see now. One small query first counts the taggings or
+        bylines of stories still scheduled (through the listing index; usually
+        none), per tag or author."""
         now = timezone.now() if now is None else now
-        scheduled = list(
-            Article.objects.filter(
-                status=ArticleStatus.PUBLISHED, published_at__gt=now
-            ).values_list("pk", flat=True)
+        waiting = (
+            cls.link_model.objects.filter(
+                **{
+                    f"{cls.link_story}__status": ArticleStatus.PUBLISHED,
+                    f"{cls.link_story}__published_at__gt": now,
+                }
+            )
+            .order_by()
+            .values_list(cls.link_target)
+            .annotate(n=Count("pk"))
         )
         live = Coalesce(F("usage__published"), 0)
-        if scheduled:
-            waiting = (
-                cls.link_model.objects.filter(
-                    **{
-                        cls.link_target: OuterRef("pk"),
-                        f"{cls.link_story}__in": scheduled,
-                    }
-                )
-                .order_by()
-                .values(cls.link_target)
+        if waiting:
+            live = live - Case(
+                *(When(pk=target, then=Value(n)) for target, n in waiting),
+                default=Value(0),
             )
-            live = live - _count(waiting)
         return queryset.annotate(**{name: live})
 
 
