@@ -80,9 +80,12 @@ class Author(models.Model):
 
 
 class StoryLinkManager(models.Manager):
-    """Bylines and taggings: rows made in bulk are counted too (see Usage)."""
+    """Bylines and taggings: rows made in bulk carry their story's listing
+    time and are counted too (see StoryLink and Usage)."""
 
     def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        self.model.set_listing_times(objs)
         objs = super().bulk_create(objs, *args, **kwargs)
         usage = self.model.usage_model()
         if kwargs.get("ignore_conflicts") or kwargs.get("update_conflicts"):
@@ -93,16 +96,60 @@ class StoryLinkManager(models.Manager):
         return objs
 
 
-class TaggedArticle(TaggedItemBase):
+class StoryLink(models.Model):
+    """A row linking a story to a tag or an author, carrying the story's
+    publication time while it is published (None otherwise).
+
+    A tag's or an author's page lists their stories newest first from this
+    row's own index (tag or author, published_at, story), so finding a page
+    costs the same for a tag of ten stories or of a million, old or new; a
+    join to the stories' own index made the database guess which to walk.
+    The time is set when the row is saved or bulk-created, and rewritten
+    when the story's status or publication time changes (Article.save()).
+    """
+
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    #: The field naming the story, set by each kind.
+    story_field = ""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        self.set_listing_times([self])
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "published_at"}
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def set_listing_times(cls, links):
+        states = cls.usage_model()._story_states(links)
+        for link in links:
+            status, published_at = states.get(
+                getattr(link, f"{cls.story_field}_id"), (None, None)
+            )
+            link.published_at = (
+                published_at if status == ArticleStatus.PUBLISHED else None
+            )
+
+    @classmethod
+    def story_moved(cls, story_id, listing):
+        """The story's (status, published_at) is now `listing`."""
+        status, published_at = listing
+        cls.objects.filter(**{cls.story_field: story_id}).update(
+            published_at=published_at if status == ArticleStatus.PUBLISHED else None
+        )
+
+
+class TaggedArticle(StoryLink, TaggedItemBase):
     content_object = models.ForeignKey(
         "Article", on_delete=models.CASCADE, related_name="tagged_items"
     )
 
     objects = StoryLinkManager()
-
-    @staticmethod
-    def usage_model():
-        return TagUsage
+    story_field = "content_object"
 
     class Meta:
         constraints = [
@@ -110,6 +157,19 @@ class TaggedArticle(TaggedItemBase):
                 fields=["content_object", "tag"], name="unique_article_tag"
             )
         ]
+        indexes = [
+            models.Index(
+                fields=["tag", "-published_at", "-content_object"],
+                name="tagged_listing_idx",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.content_object_id} tagged with {self.tag_id}"
+
+    @staticmethod
+    def usage_model():
+        return TagUsage
 
 
 class ArticleQuerySet(models.QuerySet):
@@ -310,6 +370,7 @@ class Article(models.Model):
             # authors' counts follow (two UPDATEs, only on such a change).
             for usage in (TagUsage, AuthorUsage):
                 usage.story_moved(self.pk, old_listing, listing)
+                usage.link_model.story_moved(self.pk, listing)
         self._saved_listing = listing
 
     def get_absolute_url(self):
@@ -506,7 +567,7 @@ class Article(models.Model):
         return resolved
 
 
-class Byline(models.Model):
+class Byline(StoryLink):
     article = models.ForeignKey(
         Article, on_delete=models.CASCADE, related_name="bylines"
     )
@@ -514,11 +575,18 @@ class Byline(models.Model):
     position = models.PositiveSmallIntegerField(default=0)
 
     objects = StoryLinkManager()
+    story_field = "article"
 
     class Meta:
         ordering = ["position", "pk"]
         constraints = [
             models.UniqueConstraint(fields=["article", "author"], name="unique_byline")
+        ]
+        indexes = [
+            models.Index(
+                fields=["author", "-published_at", "-article"],
+                name="byline_listing_idx",
+            )
         ]
 
     def __str__(self):
@@ -1335,27 +1403,31 @@ class StoryPage:
 
 
 class StoryListing:
-    """The published stories of a listing page, newest first, as cards.
+    """The published stories of a listing page, newest first, as cards: all
+    of them, or a tag's (`tag=<id>`) or an author's (`author=<id>`).
 
-    `filters` narrow them (`tags=<tag id>`, `bylines__author=<author id>`).
     A page is found from where its neighbour ends (keyset pagination on
-    published_at and id, through the listing index): nothing is counted and
-    no story is skipped over, so page 5,000 costs what page 1 does. Each query
-    is prepared (see prepared.py) and loads only the columns a card shows.
+    published_at and id, through an index that holds both): nothing is
+    counted and no story is skipped over, so page 5,000 costs what page 1
+    does, whatever the archive's size. Each query is prepared (see
+    prepared.py) and loads only the columns a card shows.
     """
 
-    def __init__(self, **filters):
-        self.filters = filters
+    def __init__(self, **target):
+        (self.kind, self.target), *_ = target.items() or [(None, None)]
+        self.queries = LISTINGS[self.kind]
         self.now = timezone.now()
 
     def page(self, before=None, after=None):
         """The first page, the page older than cursor `before`, or the page
         newer than cursor `after`. None when there is no such page, or when
         the newer page is the first page. ValueError for a bad cursor."""
-        values = {"now": self.now, **self.filters}
+        values = {"now": self.now}
+        if self.kind is not None:
+            values["target"] = self.target
         if after:
             at, pk = parse_cursor(after)
-            stories = _newer_stories.page(0, PER_PAGE + 1, at=at, pk=pk, **values)
+            stories = self.queries.newer.page(0, PER_PAGE + 1, at=at, pk=pk, **values)
             if len(stories) <= PER_PAGE:
                 return None
             stories = stories[:PER_PAGE][::-1]
@@ -1366,12 +1438,12 @@ class StoryListing:
             )
         if before:
             at, pk = parse_cursor(before)
-            stories = _older_stories.page(0, PER_PAGE + 1, at=at, pk=pk, **values)
+            stories = self.queries.older.page(0, PER_PAGE + 1, at=at, pk=pk, **values)
             if not stories:
                 return None
             newer = story_cursor(stories[0])
         else:
-            stories = _listed_stories.page(0, PER_PAGE + 1, **values)
+            stories = self.queries.first.page(0, PER_PAGE + 1, **values)
             newer = None
         older = story_cursor(stories[PER_PAGE - 1]) if len(stories) > PER_PAGE else None
         return StoryPage(cards(stories[:PER_PAGE]), newer=newer, older=older)
@@ -1383,33 +1455,58 @@ class StoryListing:
 CARD_FIELDS = ("headline", "slug", "standfirst", "published_at")
 
 
-@prepared
-def _listed_stories(now, **filters):
-    return (
-        Article.objects.published(now)
-        .filter(**filters)
-        .only(*CARD_FIELDS)
-        .order_by("-published_at", "-pk")
-    )
+class _ListingQueries:
+    """The prepared queries of one kind of listing: all stories (`through`
+    None), or a tag's or an author's through their links' own listing index.
+    `first` is the newest page, `older`/`newer` the pages either side of a
+    position (at, pk); `published_at <= at` (or >=) bounds the index scan and
+    the rest breaks ties within one moment."""
+
+    def __init__(self, through=None, target=None):
+        self.through, self.target = through, target
+        self.time = f"{through}__published_at" if through else "published_at"
+        self.first = prepared(self._first)
+        self.older = prepared(self._older)
+        self.newer = prepared(self._newer)
+
+    def _stories(self, now, target, *conditions):
+        if self.through is None:
+            stories = Article.objects.published(now)
+        else:
+            stories = Article.objects.all()
+            conditions = (
+                Q(**{f"{self.through}__{self.target}": target}),
+                Q(**{f"{self.time}__lte": now}),
+                *conditions,
+            )
+        # One filter() call: every condition on the same link row.
+        return stories.filter(*conditions).only(*CARD_FIELDS)
+
+    def _first(self, now, target=0):
+        return self._stories(now, target).order_by(f"-{self.time}", "-pk")
+
+    def _older(self, now, at, pk, target=0):
+        return self._stories(
+            now,
+            target,
+            Q(**{f"{self.time}__lt": at}) | Q(pk__lt=pk),
+            Q(**{f"{self.time}__lte": at}),
+        ).order_by(f"-{self.time}", "-pk")
+
+    def _newer(self, now, at, pk, target=0):
+        return self._stories(
+            now,
+            target,
+            Q(**{f"{self.time}__gt": at}) | Q(pk__gt=pk),
+            Q(**{f"{self.time}__gte": at}),
+        ).order_by(self.time, "pk")
 
 
-@prepared
-def _older_stories(now, at, pk, **filters):
-    """Listed stories after (at, pk) in the listing's order. `published_at <= at`
-    bounds the index scan; the rest breaks ties on the same second."""
-    return _listed_stories.build(now=now, **filters).filter(
-        Q(published_at__lt=at) | Q(pk__lt=pk), published_at__lte=at
-    )
-
-
-@prepared
-def _newer_stories(now, at, pk, **filters):
-    """Listed stories before (at, pk), nearest first."""
-    return (
-        _listed_stories.build(now=now, **filters)
-        .filter(Q(published_at__gt=at) | Q(pk__gt=pk), published_at__gte=at)
-        .order_by("published_at", "pk")
-    )
+LISTINGS = {
+    None: _ListingQueries(),
+    "tag": _ListingQueries("tagged_items", "tag"),
+    "author": _ListingQueries("bylines", "author"),
+}
 
 
 @prepared

@@ -185,7 +185,7 @@ class TagDetailView(StoryListView):
 
     def get_listing(self):
         self.tag = _one_or_404(tag_by_slug(slug=self.kwargs["slug"]))
-        return StoryListing(tags=self.tag.pk)
+        return StoryListing(tag=self.tag.pk)
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(tag=self.tag, **kwargs)
@@ -212,7 +212,7 @@ class AuthorDetailView(StoryListView):
 
     def get_listing(self):
         self.author = _one_or_404(author_by_slug(slug=self.kwargs["slug"]))
-        return StoryListing(bylines__author=self.author.pk)
+        return StoryListing(author=self.author.pk)
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(author=self.author, **kwargs)

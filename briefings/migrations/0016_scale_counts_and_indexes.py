@@ -6,6 +6,23 @@ from django.db.models import Count, Max, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
 
+def listing_times(apps, schema_editor):
+    """Give each byline and tagging its story's time while it is published."""
+    Article = apps.get_model("briefings", "Article")
+    for link, story_field in [
+        ("TaggedArticle", "content_object"),
+        ("Byline", "article"),
+    ]:
+        Link = apps.get_model("briefings", link)
+        Link.objects.update(
+            published_at=Subquery(
+                Article.objects.filter(
+                    pk=OuterRef(f"{story_field}_id"), status="published"
+                ).values("published_at")
+            )
+        )
+
+
 def count_stories(apps, schema_editor):
     """Fill the kept counts from the stories there are (Usage.recount())."""
     for usage, target, link, target_field, story_field in [
@@ -108,5 +125,30 @@ class Migration(migrations.Migration):
                 fields=["status", "-updated_at"], name="article_updated_idx"
             ),
         ),
+        migrations.AddField(
+            model_name="byline",
+            name="published_at",
+            field=models.DateTimeField(blank=True, editable=False, null=True),
+        ),
+        migrations.AddField(
+            model_name="taggedarticle",
+            name="published_at",
+            field=models.DateTimeField(blank=True, editable=False, null=True),
+        ),
+        migrations.AddIndex(
+            model_name="byline",
+            index=models.Index(
+                fields=["author", "-published_at", "-article"],
+                name="byline_listing_idx",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="taggedarticle",
+            index=models.Index(
+                fields=["tag", "-published_at", "-content_object"],
+                name="tagged_listing_idx",
+            ),
+        ),
+        migrations.RunPython(listing_times, migrations.RunPython.noop),
         migrations.RunPython(count_stories, migrations.RunPython.noop),
     ]
