@@ -135,6 +135,19 @@ class StoryLink(models.Model):
             )
 
     @classmethod
+    def refresh_listing_times(cls):
+        """Set every row's time from its story (after rows written with raw
+        SQL or COPY, which bypass save() and the manager)."""
+        cls.objects.update(
+            published_at=Subquery(
+                Article.objects.filter(
+                    pk=OuterRef(f"{cls.story_field}_id"),
+                    status=ArticleStatus.PUBLISHED,
+                ).values("published_at")
+            )
+        )
+
+    @classmethod
     def story_moved(cls, story_id, listing):
         """The story's (status, published_at) is now `listing`."""
         status, published_at = listing

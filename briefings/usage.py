@@ -1,5 +1,8 @@
 """Keeps the tags' and authors' story counts (models.Usage) current.
 
+Bylines and taggings also carry their story's listing time (models.StoryLink),
+set by their own save() and manager.
+
 A byline or a tagging saved or deleted one at a time arrives here through the
 model signals; rows made in bulk are counted by their manager, and a story's
 change of status or publication time by Article.save().
@@ -28,6 +31,9 @@ def connect_signals():
 
 
 def recount():
-    """Count every tag's and author's stories from scratch."""
+    """Count every tag's and author's stories from scratch, and give every
+    byline and tagging its story's listing time (models.StoryLink): for rows
+    written around the models' managers (raw SQL, COPY)."""
     for usage in (TagUsage, AuthorUsage):
+        usage.link_model.refresh_listing_times()
         usage.recount()

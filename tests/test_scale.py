@@ -129,9 +129,15 @@ def test_kept_counts_equal_a_count_from_scratch(tmp_path):
         model: sorted(model.objects.values_list("pk", "stories", "published"))
         for model in (TagUsage, AuthorUsage)
     }
+    times = {
+        model: sorted(model.objects.values_list("pk", "published_at"))
+        for model in (TaggedArticle, Byline)
+    }
     usage.recount()
     for model, rows in kept.items():
         assert sorted(model.objects.values_list("pk", "stories", "published")) == rows
+    for model, rows in times.items():
+        assert sorted(model.objects.values_list("pk", "published_at")) == rows
     assert kept[AuthorUsage] == [(author.pk, 6, 5)]
 
 
@@ -148,6 +154,43 @@ def test_tag_admin_shows_kept_counts(chief):
     row = chief.get(TAG_ADMIN).content.decode()
     assert '<td class="field-live_stories">1</td>' in row
     assert '<td class="field-stories">2</td>' in row
+
+
+# --- Tag and author pages from their links' listing times -------------------
+
+
+def test_tag_and_author_pages_follow_a_story_withdrawn_moved_and_scheduled(client):
+    author = AuthorFactory()
+    story = ArticleFactory(published=True, published_at=hours_from_now(-1))
+    other = ArticleFactory(published=True, published_at=hours_from_now(-5))
+    for each in (story, other):
+        each.tags.add("Armenia")
+        BylineFactory(article=each, author=author)
+    pages = [
+        reverse("briefings:tag-detail", args=["armenia"]),
+        author.get_absolute_url(),
+    ]
+
+    def shown():
+        return [
+            re.findall(
+                r'card__headline"><a href="([^"]+)"', client.get(p).content.decode()
+            )
+            for p in pages
+        ]
+
+    urls = story.get_absolute_url(), other.get_absolute_url()
+    assert shown() == [list(urls)] * 2
+    story.move_to(ArticleStatus.WITHDRAWN, None)
+    assert shown() == [[urls[1]]] * 2
+    story.status, story.published_at = ArticleStatus.PUBLISHED, hours_from_now(-9)
+    story.save()
+    assert shown() == [[urls[1], urls[0]]] * 2
+    story.published_at = hours_from_now(3)  # rescheduled: not yet
+    story.save()
+    assert shown() == [[urls[1]]] * 2
+    with time_machine.travel(hours_from_now(4), tick=False):
+        assert shown() == [list(urls)] * 2
 
 
 # --- Story sitemap in blocks of ids ---------------------------------------------
