@@ -369,6 +369,8 @@ def story_rows_read(plan):
         ("reader", reverse("briefings:author-detail", args=["ani-reporter"]), None),
         ("reader", reverse("briefings:author-detail", args=["bo-seldom"]), None),
         ("reader", reverse("briefings:tag-list"), None),
+        ("reader", reverse("briefings:tag-feed-rss", args=["rare"]), None),
+        ("reader", reverse("briefings:author-feed-atom", args=["ani-reporter"]), None),
         ("reader", reverse("briefings:sitemap"), None),
         ("reader", reverse("briefings:sitemap-stories"), None),
         ("reader", "/sitemap-tags.xml", None),
