@@ -18,7 +18,6 @@ from django.core.files.base import ContentFile
 from django.core.validators import URLValidator
 from django.db import models, transaction
 from django.db.models import (
-    Case,
     Count,
     F,
     Max,
@@ -27,7 +26,6 @@ from django.db.models import (
     Q,
     Subquery,
     Value,
-    When,
 )
 from django.db.models.fields.files import ImageFieldFile
 from django.db.models.functions import Coalesce, Greatest, Lower
@@ -793,27 +791,18 @@ class Usage(models.Model):
     @classmethod
     def with_live(cls, queryset, name, now=None):
         """Tags or authors (`queryset`) annotated with `name`: how many of their
-        stories readers see now. One small query first counts the taggings or
-        bylines of stories still scheduled (through the listing index; usually
-        none), per tag or author."""
+        stories readers see now. The still-scheduled ones are counted from
+        the links' listing index (tag or author, then a time after now): one
+        short index probe per tag or author, usually finding nothing."""
         now = timezone.now() if now is None else now
         waiting = (
             cls.link_model.objects.filter(
-                **{
-                    f"{cls.link_story}__status": ArticleStatus.PUBLISHED,
-                    f"{cls.link_story}__published_at__gt": now,
-                }
+                **{cls.link_target: OuterRef("pk"), "published_at__gt": now}
             )
             .order_by()
-            .values_list(cls.link_target)
-            .annotate(n=Count("pk"))
+            .values(cls.link_target)
         )
-        live = Coalesce(F("usage__published"), 0)
-        if waiting:
-            live = live - Case(
-                *(When(pk=target, then=Value(n)) for target, n in waiting),
-                default=Value(0),
-            )
+        live = Coalesce(F("usage__published"), 0) - _count(waiting)
         return queryset.annotate(**{name: live})
 
 

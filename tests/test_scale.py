@@ -349,11 +349,14 @@ def plans_of(client, url, params=None):
     return plans
 
 
-STORY_READ = re.compile(r"(\w[\w ]*?) on briefings_article\b.*?rows=(\d+) loops=(\d+)")
+STORY_READ = re.compile(
+    r"(\w[\w ]*?) on briefings_(?:article|taggedarticle|byline)\b"
+    r".*?rows=(\d+) loops=(\d+)"
+)
 
 
 def story_rows_read(plan):
-    """(scan kind, rows) of each read of the story table in `plan`."""
+    """(scan kind, rows) of each read of the story, tagging or byline table."""
     return [
         (kind, int(rows) * int(loops)) for kind, rows, loops in STORY_READ.findall(plan)
     ]
