@@ -433,7 +433,9 @@ def test_search_query_ceiling(client, django_assert_max_num_queries, settings, s
         FigureFactory(article=story, caption="The volcano at dawn.")
         story.tags.add("Volcanoes", f"tag {n}")
     client.get(reverse("briefings:home"))  # steady state: cookie groups cached
-    with django_assert_max_num_queries(5):
+    # On PostgreSQL the search runs with custom plans: SET LOCAL, in a savepoint.
+    ceiling = 5 + (3 if connection.vendor == "postgresql" else 0)
+    with django_assert_max_num_queries(ceiling):
         response = search(client, "volcano")
     assert len(response.context["results"]) == min(size, 20)
 
