@@ -16,10 +16,19 @@ class BriefingsConfig(AppConfig):
     def ready(self):
         # Registers the cookie-declaration system check and the signals that
         # keep cached pages fresh.
-        from . import consent, images, pagecache, search, textsafety  # noqa: F401
+        from . import (  # noqa: F401
+            consent,
+            images,
+            pagecache,
+            search,
+            textsafety,
+            usage,
+        )
 
         images.apply_pixel_limit()
         # Keeps every story's search vector current (PostgreSQL).
         search.connect_signals()
         # No control character or bidi override is stored in editor text.
         textsafety.connect_signals()
+        # Keeps the tags' and authors' story counts.
+        usage.connect_signals()

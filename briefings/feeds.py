@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from taggit.models import Tag
 
@@ -58,6 +59,9 @@ class LatestStoriesFeed(Feed):
     def language(self):
         return settings.SITE_LANGUAGE
 
+    #: The column the feed's stories are newest first by.
+    time = "published_at"
+
     def stories(self, obj):
         return Article.objects.published()
 
@@ -66,7 +70,7 @@ class LatestStoriesFeed(Feed):
             self.stories(obj)
             .for_listing()
             .prefetch_related("tags")
-            .order_by("-published_at", "-pk")[:FEED_LENGTH]
+            .order_by(f"-{self.time}", "-pk")[:FEED_LENGTH]
         )
 
     # -- each story ---------------------------------------------------------------
@@ -117,8 +121,13 @@ class TagFeed(LatestStoriesFeed):
     def feed_url(self, obj=None):
         return absolute(reverse(self.url_name, args=[obj.slug]))
 
+    # Through the taggings' own listing index (see models.StoryLink).
+    time = "tagged_items__published_at"
+
     def stories(self, obj):
-        return Article.objects.published().filter(tags=obj)
+        return Article.objects.filter(
+            tagged_items__tag=obj, tagged_items__published_at__lte=timezone.now()
+        )
 
 
 class TagAtomFeed(TagFeed):
@@ -145,8 +154,13 @@ class AuthorFeed(LatestStoriesFeed):
     def feed_url(self, obj=None):
         return absolute(reverse(self.url_name, args=[obj.slug]))
 
+    # Through the bylines' own listing index (see models.StoryLink).
+    time = "bylines__published_at"
+
     def stories(self, obj):
-        return Article.objects.published().filter(bylines__author=obj)
+        return Article.objects.filter(
+            bylines__author=obj, bylines__published_at__lte=timezone.now()
+        )
 
 
 class AuthorAtomFeed(AuthorFeed):

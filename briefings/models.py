@@ -4,9 +4,11 @@
 Every public page, and every later feed, sitemap and search, starts from it.
 """
 
+import datetime
 import posixpath
+import re
 import uuid
-from datetime import datetime
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from django.conf import settings
@@ -16,9 +18,18 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.validators import URLValidator
 from django.db import models, transaction
-from django.db.models import Prefetch, Q
+from django.db.models import (
+    Count,
+    F,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    Subquery,
+    Value,
+)
 from django.db.models.fields.files import ImageFieldFile
-from django.db.models.functions import Lower
+from django.db.models.functions import Coalesce, Greatest, Lower
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.urls import reverse
@@ -76,8 +87,8 @@ class StoryState(NamedTuple):
     """What the workflow rule looks at in a story as stored."""
 
     status: str
-    published_at: datetime | None
-    updated_at: datetime | None
+    published_at: datetime.datetime | None
+    updated_at: datetime.datetime | None
 
 
 class ArticleKind(models.TextChoices):
@@ -142,10 +153,90 @@ class Author(models.Model):
         self.save()
 
 
-class TaggedArticle(TaggedItemBase):
+class StoryLinkManager(models.Manager):
+    """Bylines and taggings: rows made in bulk carry their story's listing
+    time and are counted too (see StoryLink and Usage)."""
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        self.model.set_listing_times(objs)
+        objs = super().bulk_create(objs, *args, **kwargs)
+        usage = self.model.usage_model()
+        if kwargs.get("ignore_conflicts") or kwargs.get("update_conflicts"):
+            # Which rows were new is unknown: count their targets again.
+            usage.recount({getattr(obj, usage.link_target) for obj in objs})
+        else:
+            usage.links_changed(objs, +1)
+        return objs
+
+
+class StoryLink(models.Model):
+    """A row linking a story to a tag or an author, carrying the story's
+    publication time while it is published (None otherwise).
+
+    A tag's or an author's page lists their stories newest first from this
+    row's own index (tag or author, published_at, story), so finding a page
+    costs the same for a tag of ten stories or of a million, old or new; a
+    join to the stories' own index made the database guess which to walk.
+    The time is set when the row is saved or bulk-created, and rewritten
+    when the story's status or publication time changes (Article.save()).
+    """
+
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    #: The field naming the story, set by each kind.
+    story_field = ""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        self.set_listing_times([self])
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "published_at"}
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def set_listing_times(cls, links):
+        states = cls.usage_model()._story_states(links)
+        for link in links:
+            status, published_at = states.get(
+                getattr(link, f"{cls.story_field}_id"), (None, None)
+            )
+            link.published_at = (
+                published_at if status == ArticleStatus.PUBLISHED else None
+            )
+
+    @classmethod
+    def refresh_listing_times(cls):
+        """Set every row's time from its story (after rows written with raw
+        SQL or COPY, which bypass save() and the manager)."""
+        cls.objects.update(
+            published_at=Subquery(
+                Article.objects.filter(
+                    pk=OuterRef(f"{cls.story_field}_id"),
+                    status=ArticleStatus.PUBLISHED,
+                ).values("published_at")
+            )
+        )
+
+    @classmethod
+    def story_moved(cls, story_id, listing):
+        """The story's (status, published_at) is now `listing`."""
+        status, published_at = listing
+        cls.objects.filter(**{cls.story_field: story_id}).update(
+            published_at=published_at if status == ArticleStatus.PUBLISHED else None
+        )
+
+
+class TaggedArticle(StoryLink, TaggedItemBase):
     content_object = models.ForeignKey(
         "Article", on_delete=models.CASCADE, related_name="tagged_items"
     )
+
+    objects = StoryLinkManager()
+    story_field = "content_object"
 
     class Meta:
         constraints = [
@@ -153,6 +244,19 @@ class TaggedArticle(TaggedItemBase):
                 fields=["content_object", "tag"], name="unique_article_tag"
             )
         ]
+        indexes = [
+            models.Index(
+                fields=["tag", "-published_at", "-content_object"],
+                name="tagged_listing_idx",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.content_object_id} tagged with {self.tag_id}"
+
+    @staticmethod
+    def usage_model():
+        return TagUsage
 
 
 class ArticleQuerySet(models.QuerySet):
@@ -164,6 +268,14 @@ class ArticleQuerySet(models.QuerySet):
         return self.filter(
             status=ArticleStatus.PUBLISHED,
             published_at__lte=timezone.now() if now is None else now,
+        )
+
+    def with_headline(self, headline):
+        """Stories whose headline is `headline`, ignoring case, through the
+        lower(headline) index (`headline__iexact` compiles to UPPER(), which
+        no index serves on PostgreSQL: a read of every story)."""
+        return self.alias(headline_lower=Lower("headline")).filter(
+            headline_lower=headline.lower()
         )
 
     def from_source(self, name):
@@ -353,9 +465,17 @@ class Article(models.Model):
             ),
         ]
         indexes = [
+            # Reader listings, newest first, page by page from where the last
+            # one ended (keyset); sitemaps' and feeds' newest stories.
             models.Index(
-                fields=["status", "-published_at"], name="article_listing_idx"
+                fields=["status", "-published_at", "-id"], name="article_listing_idx"
             ),
+            # The admin's story list, in its default order.
+            models.Index(
+                fields=["-published_at", "-id"], name="article_admin_order_idx"
+            ),
+            # The newest update of a live story (sitemaps' lastmod).
+            models.Index(fields=["status", "-updated_at"], name="article_updated_idx"),
             models.Index(Lower("headline"), name="article_headline_lower_idx"),
         ]
 
@@ -367,17 +487,30 @@ class Article(models.Model):
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:
             kwargs["update_fields"] = {*update_fields, "version"}
-        if self.pk is not None and not hasattr(self, "_saved_slug"):
+        if self.pk is not None and not (
+            hasattr(self, "_saved_slug") and hasattr(self, "_saved_listing")
+        ):
             # Not loaded by a query (e.g. a revision being reverted): ask.
-            self._saved_slug = (
+            saved = (
                 Article.objects.filter(pk=self.pk)
-                .values_list("slug", flat=True)
+                .values_list("slug", "status", "published_at")
                 .first()
             )
+            self._saved_slug = saved[0] if saved else None
+            self._saved_listing = saved[1:] if saved else None
         old_slug = getattr(self, "_saved_slug", None)
+        old_listing = getattr(self, "_saved_listing", None)
         super().save(*args, **kwargs)
         if old_slug != self.slug:
             self._remember_old_slug(old_slug)
+        listing = (self.status, self.published_at)
+        if old_listing is not None and old_listing != listing:
+            # Published or unpublished, or moved in time: its tags' and
+            # authors' counts follow (two UPDATEs, only on such a change).
+            for usage in (TagUsage, AuthorUsage):
+                usage.story_moved(self.pk, old_listing, listing)
+                usage.link_model.story_moved(self.pk, listing)
+        self._saved_listing = listing
 
     def get_absolute_url(self):
         return links.reverse("briefings:article-detail", [self.slug])
@@ -386,6 +519,8 @@ class Article(models.Model):
     def from_db(cls, db, field_names, values, **kwargs):
         article = super().from_db(db, field_names, values, **kwargs)
         article._saved_slug = article.__dict__.get("slug")
+        if "status" in article.__dict__ and "published_at" in article.__dict__:
+            article._saved_listing = (article.status, article.published_at)
         return article
 
     def _remember_old_slug(self, old_slug):
@@ -667,21 +802,34 @@ class Article(models.Model):
         return resolved
 
 
-class Byline(models.Model):
+class Byline(StoryLink):
     article = models.ForeignKey(
         Article, on_delete=models.CASCADE, related_name="bylines"
     )
     author = models.ForeignKey(Author, on_delete=models.PROTECT, related_name="bylines")
     position = models.PositiveSmallIntegerField(default=0)
 
+    objects = StoryLinkManager()
+    story_field = "article"
+
     class Meta:
         ordering = ["position", "pk"]
         constraints = [
             models.UniqueConstraint(fields=["article", "author"], name="unique_byline")
         ]
+        indexes = [
+            models.Index(
+                fields=["author", "-published_at", "-article"],
+                name="byline_listing_idx",
+            )
+        ]
 
     def __str__(self):
         return f"{self.author} on {self.article}"
+
+    @staticmethod
+    def usage_model():
+        return AuthorUsage
 
 
 class SlugRedirect(models.Model):
@@ -739,6 +887,183 @@ class TagRedirect(models.Model):
 
     def __str__(self):
         return f"{self.old_slug} -> {self.tag}"
+
+
+class Usage(models.Model):
+    """How many stories a tag or an author has, kept as numbers.
+
+    Counting them when a page is read means reading every tagging or byline
+    of every story (the tags page took 0.6 s at 100,000 stories). The numbers
+    follow the rows that link stories to tags and authors (saved, deleted, or
+    bulk-created through their managers) and every change of a story's status
+    or publication time, in the same transaction.
+
+    `published` counts stories with published status, scheduled ones
+    included: a scheduled story goes live with no write, so `with_live()`
+    takes the still-scheduled ones away when the numbers are read. `latest`
+    is the newest publication time among them (sitemaps' lastmod); it only
+    moves forward, so unpublishing a story leaves it as it was. `recount()`
+    counts from scratch, for rows written around the managers (raw SQL, COPY).
+    """
+
+    stories = models.IntegerField(default=0)
+    published = models.IntegerField(default=0)
+    latest = models.DateTimeField(null=True, blank=True)
+
+    #: Set by each kind: the linking model, its field naming the tag or
+    #: author (the target) and its field naming the story.
+    link_model = None
+    link_target = ""
+    link_story = ""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def links_changed(cls, links, sign):
+        """Count `links` (bylines or taggings) as added (+1) or removed (-1)."""
+        links = list(links)
+        if not links:
+            return
+        states = cls._story_states(links)
+        groups = {}
+        for link in links:
+            status, published_at = states.get(
+                getattr(link, f"{cls.link_story}_id"), (None, None)
+            )
+            live = status == ArticleStatus.PUBLISHED
+            latest = published_at if live and sign > 0 else None
+            groups.setdefault((live, latest), set()).add(
+                getattr(link, f"{cls.link_target}_id")
+            )
+        for (live, latest), targets in groups.items():
+            values = {
+                "stories": F("stories") + sign,
+                **({"published": F("published") + sign} if live else {}),
+                **({"latest": _later("latest", latest)} if latest else {}),
+            }
+            updated = cls.objects.filter(pk__in=targets).update(**values)
+            if sign > 0 and updated < len(targets):
+                cls.recount(targets)  # a new tag or author: its first story
+
+    @classmethod
+    def _story_states(cls, links):
+        """{story id: (status, published_at)} for `links`' stories: from the
+        story a link holds in memory, else one query."""
+        field = cls.link_model._meta.get_field(cls.link_story)
+        states = {}
+        for link in links:
+            if field.is_cached(link):
+                story = field.get_cached_value(link)
+                states[story.pk] = (story.status, story.published_at)
+        missing = {getattr(link, field.attname) for link in links} - states.keys()
+        if missing:
+            states.update(
+                (pk, (status, published_at))
+                for pk, status, published_at in Article.objects.filter(
+                    pk__in=missing
+                ).values_list("pk", "status", "published_at")
+            )
+        return states
+
+    @classmethod
+    def story_moved(cls, story_id, old, new):
+        """A story's (status, published_at) went from `old` to `new`."""
+        was_live = old[0] == ArticleStatus.PUBLISHED
+        is_live = new[0] == ArticleStatus.PUBLISHED
+        values = {}
+        if is_live != was_live:
+            values["published"] = F("published") + (1 if is_live else -1)
+        if is_live and new[1] is not None:
+            values["latest"] = _later("latest", new[1])
+        if values:
+            targets = cls.link_model.objects.filter(
+                **{cls.link_story: story_id}
+            ).values(cls.link_target)
+            cls.objects.filter(pk__in=targets).update(**values)
+
+    @classmethod
+    def recount(cls, targets=None):
+        """Count the stories of `targets` (ids; None: all) from scratch."""
+        target_model = cls._meta.pk.related_model
+        existing = target_model.objects.order_by()
+        if targets is not None:
+            existing = existing.filter(pk__in=list(targets))
+        cls.objects.bulk_create(
+            [cls(pk=pk) for pk in existing.values_list("pk", flat=True)],
+            ignore_conflicts=True,
+        )
+        links = (
+            cls.link_model.objects.filter(**{cls.link_target: OuterRef("pk")})
+            .order_by()
+            .values(cls.link_target)
+        )
+        live = links.filter(**{f"{cls.link_story}__status": ArticleStatus.PUBLISHED})
+        rows = cls.objects.all()
+        if targets is not None:
+            rows = rows.filter(pk__in=list(targets))
+        rows.update(
+            stories=_count(links),
+            published=_count(live),
+            latest=Subquery(
+                live.annotate(latest=Max(f"{cls.link_story}__published_at")).values(
+                    "latest"
+                )
+            ),
+        )
+
+    @classmethod
+    def with_live(cls, queryset, name, now=None):
+        """Tags or authors (`queryset`) annotated with `name`: how many of their
+        stories readers see now. The still-scheduled ones are counted from
+        the links' listing index (tag or author, then a time after now): one
+        short index probe per tag or author, usually finding nothing."""
+        now = timezone.now() if now is None else now
+        waiting = (
+            cls.link_model.objects.filter(
+                **{cls.link_target: OuterRef("pk"), "published_at__gt": now}
+            )
+            .order_by()
+            .values(cls.link_target)
+        )
+        live = Coalesce(F("usage__published"), 0) - _count(waiting)
+        return queryset.annotate(**{name: live})
+
+
+def _later(field, moment):
+    """The later of `field` (which may be empty) and `moment`."""
+    return Greatest(Coalesce(field, Value(moment)), Value(moment))
+
+
+def _count(links):
+    """A subquery's row count per target (0 for none)."""
+    return Coalesce(Subquery(links.annotate(n=Count("pk")).values("n")), 0)
+
+
+class TagUsage(Usage):
+    tag = models.OneToOneField(
+        "taggit.Tag", on_delete=models.CASCADE, primary_key=True, related_name="usage"
+    )
+
+    link_model = TaggedArticle
+    link_target = "tag"
+    link_story = "content_object"
+
+    def __str__(self):
+        return f"{self.tag_id}: {self.published} published of {self.stories}"
+
+
+class AuthorUsage(Usage):
+    author = models.OneToOneField(
+        Author, on_delete=models.CASCADE, primary_key=True, related_name="usage"
+    )
+
+    link_model = Byline
+    link_target = "author"
+    link_story = "article"
+
+    def __str__(self):
+        return f"{self.author_id}: {self.published} published of {self.stories}"
 
 
 class CorrectionKind(models.TextChoices):
@@ -1296,28 +1621,92 @@ def cards(stories):
     return stories
 
 
-class StoryListing:
-    """The published stories of a listing page, as Paginator takes them.
+PER_PAGE = 20  # story cards on a listing page
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+_CURSOR = re.compile(r"(\d{1,18})-(\d{1,18})", re.ASCII)
 
-    `filters` narrow them (`tags=<tag id>`, `bylines__author=<author id>`).
-    Counting and each page are prepared queries (see prepared.py), and a page
-    comes back as story cards, with only the columns a card shows.
+
+def story_cursor(story) -> str:
+    """Where a listing page starts or ends, for its address: the story's
+    publication time (microseconds since 1970) and id, e.g. 1764756000000000-42."""
+    moment = story.published_at - _EPOCH
+    microseconds = (moment.days * 86_400 + moment.seconds) * 1_000_000
+    return f"{microseconds + moment.microseconds}-{story.pk}"
+
+
+def parse_cursor(text: str):
+    """(published_at, id) from story_cursor()'s text; ValueError if it is not one."""
+    match = _CURSOR.fullmatch(text)
+    if match is None:
+        raise ValueError(f"not a listing position: {text!r}")
+    try:
+        moment = _EPOCH + datetime.timedelta(microseconds=int(match[1]))
+    except OverflowError:
+        raise ValueError(f"not a listing position: {text!r}") from None
+    return moment, int(match[2])
+
+
+@dataclass
+class StoryPage:
+    """One page of a listing: its story cards, and the cursors of the pages
+    next to it (None: there is none)."""
+
+    stories: list
+    newer: str | None = None
+    older: str | None = None
+
+    def __iter__(self):
+        return iter(self.stories)
+
+    def __len__(self):
+        return len(self.stories)
+
+
+class StoryListing:
+    """The published stories of a listing page, newest first, as cards: all
+    of them, or a tag's (`tag=<id>`) or an author's (`author=<id>`).
+
+    A page is found from where its neighbour ends (keyset pagination on
+    published_at and id, through an index that holds both): nothing is
+    counted and no story is skipped over, so page 5,000 costs what page 1
+    does, whatever the archive's size. Each query is prepared (see
+    prepared.py) and loads only the columns a card shows.
     """
 
-    model = Article  # ListView names the page's list after it
-
-    def __init__(self, **filters):
-        self.filters = filters
+    def __init__(self, **target):
+        (self.kind, self.target), *_ = target.items() or [(None, None)]
+        self.queries = LISTINGS[self.kind]
         self.now = timezone.now()
 
-    def count(self):
-        return _listed_stories.count(now=self.now, **self.filters)
-
-    def __getitem__(self, page):
-        stories = _listed_stories.page(
-            page.start, page.stop, now=self.now, **self.filters
-        )
-        return cards(stories)
+    def page(self, before=None, after=None):
+        """The first page, the page older than cursor `before`, or the page
+        newer than cursor `after`. None when there is no such page, or when
+        the newer page is the first page. ValueError for a bad cursor."""
+        values = {"now": self.now}
+        if self.kind is not None:
+            values["target"] = self.target
+        if after:
+            at, pk = parse_cursor(after)
+            stories = self.queries.newer.page(0, PER_PAGE + 1, at=at, pk=pk, **values)
+            if len(stories) <= PER_PAGE:
+                return None
+            stories = stories[:PER_PAGE][::-1]
+            return StoryPage(
+                cards(stories),
+                newer=story_cursor(stories[0]),
+                older=story_cursor(stories[-1]),
+            )
+        if before:
+            at, pk = parse_cursor(before)
+            stories = self.queries.older.page(0, PER_PAGE + 1, at=at, pk=pk, **values)
+            if not stories:
+                return None
+            newer = story_cursor(stories[0])
+        else:
+            stories = self.queries.first.page(0, PER_PAGE + 1, **values)
+            newer = None
+        older = story_cursor(stories[PER_PAGE - 1]) if len(stories) > PER_PAGE else None
+        return StoryPage(cards(stories[:PER_PAGE]), newer=newer, older=older)
 
 
 # The reader pages' queries, compiled once per process (see prepared.py).
@@ -1326,9 +1715,58 @@ class StoryListing:
 CARD_FIELDS = ("headline", "slug", "standfirst", "published_at")
 
 
-@prepared
-def _listed_stories(now, **filters):
-    return Article.objects.published(now).filter(**filters).only(*CARD_FIELDS)
+class _ListingQueries:
+    """The prepared queries of one kind of listing: all stories (`through`
+    None), or a tag's or an author's through their links' own listing index.
+    `first` is the newest page, `older`/`newer` the pages either side of a
+    position (at, pk); `published_at <= at` (or >=) bounds the index scan and
+    the rest breaks ties within one moment."""
+
+    def __init__(self, through=None, target=None):
+        self.through, self.target = through, target
+        self.time = f"{through}__published_at" if through else "published_at"
+        self.first = prepared(self._first)
+        self.older = prepared(self._older)
+        self.newer = prepared(self._newer)
+
+    def _stories(self, now, target, *conditions):
+        if self.through is None:
+            stories = Article.objects.published(now)
+        else:
+            stories = Article.objects.all()
+            conditions = (
+                Q(**{f"{self.through}__{self.target}": target}),
+                Q(**{f"{self.time}__lte": now}),
+                *conditions,
+            )
+        # One filter() call: every condition on the same link row.
+        return stories.filter(*conditions).only(*CARD_FIELDS)
+
+    def _first(self, now, target=0):
+        return self._stories(now, target).order_by(f"-{self.time}", "-pk")
+
+    def _older(self, now, at, pk, target=0):
+        return self._stories(
+            now,
+            target,
+            Q(**{f"{self.time}__lt": at}) | Q(pk__lt=pk),
+            Q(**{f"{self.time}__lte": at}),
+        ).order_by(f"-{self.time}", "-pk")
+
+    def _newer(self, now, at, pk, target=0):
+        return self._stories(
+            now,
+            target,
+            Q(**{f"{self.time}__gt": at}) | Q(pk__gt=pk),
+            Q(**{f"{self.time}__gte": at}),
+        ).order_by(self.time, "pk")
+
+
+LISTINGS = {
+    None: _ListingQueries(),
+    "tag": _ListingQueries("tagged_items", "tag"),
+    "author": _ListingQueries("bylines", "author"),
+}
 
 
 @prepared

@@ -22,7 +22,7 @@ def warnings(article: Article) -> list[str]:
         )
     duplicate = (
         Article.objects.exclude(pk=article.pk)
-        .filter(headline__iexact=headline)
+        .with_headline(headline)
         .only("headline", "status")
         .first()
         if headline

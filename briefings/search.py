@@ -14,6 +14,7 @@ who searched. Counts are kept in memory and written in batches, like reads.
 import re
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import reduce
@@ -27,7 +28,7 @@ from django.contrib.postgres.search import (
     SearchVectorField,
 )
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import (
     Case,
     Count,
@@ -138,12 +139,36 @@ def websearch_text(text: str) -> str:
     return " ".join(parts)
 
 
+def search_query(text):
+    """`text` as a PostgreSQL full-text query (websearch syntax)."""
+    return SearchQuery(websearch_text(text), search_type="websearch", config=CONFIG)
+
+
+@contextmanager
+def custom_plans(using=DEFAULT_DB_ALIAS):
+    """Within: PostgreSQL plans each statement for its own values.
+
+    Statements are prepared on the server (DJANGO_DB_PREPARED_STATEMENTS), and
+    after five runs PostgreSQL may settle on one generic plan. For a search
+    the best plan depends on the words (a rare word: its few matches through
+    the GIN index; a common one: the newest stories, checked one by one), so
+    a generic plan turns some searches from milliseconds into a read of every
+    match. `SET LOCAL` lasts until the transaction this opens ends.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(using=using):
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        yield
+
+
 def search_articles(queryset, text):
     """`queryset` narrowed to stories matching `text`, headline matches first."""
     if connection.vendor == "postgresql":
-        query = SearchQuery(
-            websearch_text(text), search_type="websearch", config=CONFIG
-        )
+        query = search_query(text)
         headline_vector = Func(
             F("search_vector"),
             Value("{a}"),

@@ -11,10 +11,11 @@
 import re
 
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import F
+from django.db.models.functions import Coalesce
 from taggit.models import Tag
 
-from .models import Article, TagAlias, TaggedArticle, TagRedirect, tag_key
+from .models import TagAlias, TaggedArticle, TagRedirect, TagUsage, tag_key
 
 MAX_SUGGESTION_WORDS = 6  # the longest tag name, in words, that is looked for
 MAX_SUGGESTION_TEXT = 50_000  # characters of a story read for suggestions
@@ -55,15 +56,11 @@ def canonical_names(names) -> list[str]:
 
 
 def with_usage():
-    """Tags with how many stories use them, and how many of those are live."""
-    published = Article.objects.published().values("pk")
-    return Tag.objects.annotate(
-        stories=Count("briefings_taggedarticle_items", distinct=True),
-        live_stories=Count(
-            "briefings_taggedarticle_items",
-            filter=Q(briefings_taggedarticle_items__content_object__in=published),
-            distinct=True,
-        ),
+    """Tags with how many stories use them, and how many of those are live
+    (kept as numbers: see models.Usage)."""
+    return TagUsage.with_live(
+        Tag.objects.annotate(stories=Coalesce(F("usage__stories"), 0)),
+        "live_stories",
     )
 
 

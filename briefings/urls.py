@@ -47,6 +47,11 @@ urlpatterns = [
     path("sitemap.xml", cached(sitemaps.sitemap_index), name="sitemap"),
     path("sitemap-news.xml", cached(sitemaps.news_sitemap), name="news-sitemap"),
     path(
+        "sitemap-stories.xml",
+        cached(sitemaps.story_sitemap),
+        name="sitemap-stories",
+    ),
+    path(
         "sitemap-<str:section>.xml",
         cached(sitemap),
         {"sitemaps": sitemaps.SITEMAPS},

@@ -7,7 +7,6 @@ from cookie_consent.views import CookieGroupBaseProcessView
 from django.conf import settings
 from django.core import signing
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
 from django.http import (
     Http404,
     HttpResponse,
@@ -38,6 +37,7 @@ from .models import (
     PreviewLink,
     StoryListing,
     TagRedirect,
+    TagUsage,
     author_by_slug,
     published_story,
     tag_by_slug,
@@ -47,6 +47,7 @@ from .search import (
     MAX_QUERY_LENGTH,
     MAX_RESULTS,
     clean_query,
+    custom_plans,
     record_search,
     trending_terms,
 )
@@ -60,16 +61,30 @@ def _one_or_404(rows):
     return rows[0]
 
 
-class PublishedArticlesMixin:
-    """A page of published stories as cards, newest first (see StoryListing)."""
+class StoryListView(TemplateView):
+    """A page of published stories as cards, newest first, with links to the
+    newer and older pages (see StoryListing: nothing is counted)."""
 
-    paginate_by = 20
-
-    def get_queryset(self):
+    def get_listing(self):
         return StoryListing()
 
+    def get(self, request, *args, **kwargs):
+        listing = self.get_listing()
+        before, after = request.GET.get("before"), request.GET.get("after")
+        try:
+            page = listing.page(before=before, after=after)
+        except ValueError:
+            raise Http404("No such page.") from None
+        if page is None:
+            if after:
+                # Fewer than a page of newer stories: that is the first page.
+                return HttpResponseRedirect(request.path)
+            raise Http404("No such page.")
+        context = self.get_context_data(page_obj=page, **kwargs)
+        return self.render_to_response(context)
 
-class HomeView(PublishedArticlesMixin, ListView):
+
+class HomeView(StoryListView):
     template_name = "briefings/home.html"
 
 
@@ -158,7 +173,7 @@ class SharedPreviewView(PreviewMixin, ArticleDetailView):
         return get_object_or_404(Article, pk=link.article_id).with_detail()
 
 
-class TagDetailView(PublishedArticlesMixin, ListView):
+class TagDetailView(StoryListView):
     template_name = "briefings/tag_detail.html"
 
     def get(self, request, *args, **kwargs):
@@ -172,41 +187,36 @@ class TagDetailView(PublishedArticlesMixin, ListView):
                 reverse("briefings:tag-detail", args=[moved.tag.slug])
             )
 
-    def get_queryset(self):
+    def get_listing(self):
         self.tag = _one_or_404(tag_by_slug(slug=self.kwargs["slug"]))
-        return StoryListing(tags=self.tag.pk)
+        return StoryListing(tag=self.tag.pk)
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(tag=self.tag, **kwargs)
 
 
 class TagListView(ListView):
+    """Tags with published stories, most used first, with their counts (kept
+    as numbers: see models.Usage)."""
+
     template_name = "briefings/tag_list.html"
     context_object_name = "tags"
     paginate_by = 100
 
     def get_queryset(self):
-        published = Article.objects.published()
         return (
-            Tag.objects.annotate(
-                story_count=Count(
-                    "briefings_taggedarticle_items",
-                    filter=Q(
-                        briefings_taggedarticle_items__content_object__in=published
-                    ),
-                )
-            )
+            TagUsage.with_live(Tag.objects.all(), "story_count")
             .filter(story_count__gt=0)
             .order_by("-story_count", "name")
         )
 
 
-class AuthorDetailView(PublishedArticlesMixin, ListView):
+class AuthorDetailView(StoryListView):
     template_name = "briefings/author_detail.html"
 
-    def get_queryset(self):
+    def get_listing(self):
         self.author = _one_or_404(author_by_slug(slug=self.kwargs["slug"]))
-        return StoryListing(bylines__author=self.author.pk)
+        return StoryListing(author=self.author.pk)
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(author=self.author, **kwargs)
@@ -240,8 +250,10 @@ def search(request):
     if query:
         matches = Article.objects.published().search(query).for_search()
         paginator = Paginator(matches, 20)
-        page = paginator.get_page(request.GET.get("page"))
-        context.update(page_obj=page, results=search_results(page, query))
+        # The matches' best plan depends on the words (see custom_plans).
+        with custom_plans(matches.db):
+            page = paginator.get_page(request.GET.get("page"))
+            context.update(page_obj=page, results=search_results(page, query))
         if request.GET.get("page", "1") == "1":
             record_search(request, query)
         if not paginator.count:

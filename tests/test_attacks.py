@@ -510,17 +510,44 @@ def listing():
     }
 
 
+#: Story listings page by cursor (?before=/?after=, see StoryListing), the
+#: others by page number.
+STORY_LISTINGS = {"home", "tag", "author"}
+
+
 @pytest.mark.parametrize(
     "page", ["999999999", "-1", "abc", "1e9", "0", "1.5", "%00", "9" * 400, "last"]
 )
 def test_absurd_page_numbers_answer_404_or_a_clean_page(client, listing, page):
     for name, url in listing.items():
+        if name in STORY_LISTINGS:
+            for key in ("before", "after"):
+                response = client.get(f"{url}?{key}={page}")
+                assert response.status_code == 404, (name, key, page)
+            continue
         response = client.get(f"{url}?page={page}")
         # "last" is Django's name for the last page; anything else is no page.
         assert response.status_code == (200 if page == "last" else 404), (name, page)
     response = client.get(reverse("briefings:search"), {"q": "volcano", "page": page})
     assert response.status_code == 200  # search shows the nearest real page
     assert len(STORY_LINK.findall(response.content.decode())) == 3
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    ["99999999999999999-1", "1-99999999999999999", "0-0", "1-1-1", "1- 1", "١-١"],
+)
+def test_cursors_past_either_end_are_404_or_the_first_page(client, listing, cursor):
+    for name in STORY_LISTINGS:
+        older = client.get(listing[name], {"before": cursor})
+        newer = client.get(listing[name], {"after": cursor})
+        if cursor == "99999999999999999-1":  # after every story: all are older
+            assert len(STORY_LINK.findall(older.content.decode())) == 3
+        else:
+            assert older.status_code == 404, (name, cursor)
+        assert newer.status_code in (302, 404), (name, cursor)
+        if newer.status_code == 302:
+            assert newer["Location"] == listing[name]
 
 
 @pytest.mark.parametrize(
@@ -553,9 +580,11 @@ def test_unknown_ordering_and_filter_parameters_are_ignored(client, listing, par
 
 
 def test_repeated_and_array_parameters(client, listing):
-    response = client.get(reverse("briefings:home") + "?page=1&page=2&page=x")
+    response = client.get(reverse("briefings:home") + "?before=1-1&before=x")
     assert response.status_code == 404  # the last one counts, and is no page
-    response = client.get(reverse("briefings:home") + "?page=2&page=1")
+    response = client.get(
+        reverse("briefings:home") + "?before=x&before=99999999999999999-1"
+    )
     assert len(STORY_LINK.findall(response.content.decode())) == 3
     response = client.get(reverse("briefings:search") + "?q[]=volcano&q[0]=volcano")
     assertContains(response, "Type a word or two to search the stories.")
@@ -565,8 +594,9 @@ def test_a_megabyte_of_query_string_is_a_clean_page(client, listing):
     huge = "volcano " + "x" * 1_000_000
     response = client.get(reverse("briefings:search"), {"q": huge})
     assertContains(response, "searched for its first")
-    for url in listing.values():
-        assert client.get(url, {"page": "9" * 1_000_000}).status_code == 404
+    for name, url in listing.items():
+        key = "before" if name in STORY_LISTINGS else "page"
+        assert client.get(url, {key: "9" * 1_000_000}).status_code == 404
         assert client.get(url, {"utm": huge}).status_code == 200
 
 

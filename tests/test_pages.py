@@ -1,5 +1,6 @@
 """Reader pages: what a reader sees, what they never see, and what it costs."""
 
+import html
 import re
 
 import pytest
@@ -202,14 +203,56 @@ def test_listing_pages_show_story_cards(client):
         assertContains(response, "Louise Greenwood")
 
 
-def test_home_paginates_and_rejects_silly_pages(client):
-    ArticleFactory.create_batch(21, published=True)
-    first = client.get(reverse("briefings:home"))
-    assertContains(first, "Page 1 of 2")
-    assertContains(first, 'rel="next"')
-    assert client.get(reverse("briefings:home"), {"page": 2}).status_code == 200
-    for page in ["3", "999999999", "-1", "abc", "1e9"]:
-        assert client.get(reverse("briefings:home"), {"page": page}).status_code == 404
+def page_link(response, rel):
+    """The address of the newer (rel="prev") or older (rel="next") page, or None."""
+    found = re.search(rf'<a href="([^"]+)" rel="{rel}">', response.content.decode())
+    return found and html.unescape(found[1])
+
+
+def card_links(response):
+    return re.findall(
+        r'<h2 class="card__headline"><a href="([^"]+)"', response.content.decode()
+    )
+
+
+def test_home_pages_through_older_and_newer_stories_and_rejects_silly_cursors(client):
+    stories = [
+        ArticleFactory(published=True, published_at=hours_from_now(-hours))
+        for hours in range(1, 22)
+    ]
+    home = reverse("briefings:home")
+    first = client.get(home)
+    assert card_links(first) == [s.get_absolute_url() for s in stories[:20]]
+    assertContains(first, '<nav class="pagination" aria-label="Pages">')
+    assert page_link(first, "prev") is None
+    older = client.get(home + page_link(first, "next"))
+    assert card_links(older) == [stories[20].get_absolute_url()]
+    assert page_link(older, "next") is None
+    # The newer page of the second page is the first page itself.
+    assert client.get(home + page_link(older, "prev")).url == home
+    for cursor in ["3", "999999999", "-1", "abc", "1e9", "1-1"]:
+        assert client.get(home, {"before": cursor}).status_code == 404
+
+
+def test_pages_of_stories_published_in_the_same_second_neither_skip_nor_repeat(
+    client,
+):
+    """Stories imported together share a time: the id breaks the tie."""
+    moment = hours_from_now(-1)
+    stories = ArticleFactory.create_batch(45, published=True, published_at=moment)
+    home = reverse("briefings:home")
+    seen, response, pages = [], client.get(home), []
+    while True:
+        pages.append(response)
+        seen += card_links(response)
+        if page_link(response, "next") is None:
+            break
+        response = client.get(home + page_link(response, "next"))
+    assert seen == [s.get_absolute_url() for s in sorted(stories, key=lambda s: -s.pk)]
+    assert [len(card_links(page)) for page in pages] == [20, 20, 5]
+    # And back again: the newer page of the last is the middle one.
+    middle = client.get(home + page_link(pages[2], "prev"))
+    assert card_links(middle) == card_links(pages[1])
 
 
 def test_tag_and_author_pages_page_through_their_own_stories_newest_first(client):
@@ -229,18 +272,12 @@ def test_tag_and_author_pages_page_through_their_own_stories_newest_first(client
         reverse("briefings:tag-detail", args=[tag.slug]),
         author.get_absolute_url(),
     ]:
-        first, second = client.get(url), client.get(url, {"page": 2})
-        assertContains(first, "Page 1 of 2")
-        assertContains(second, "Page 2 of 2")
-        shown = [
-            re.findall(
-                r'<h2 class="card__headline"><a href="([^"]+)"', page.content.decode()
-            )
-            for page in (first, second)
-        ]
+        first = client.get(url)
+        second = client.get(url + page_link(first, "next"))
+        shown = [card_links(page) for page in (first, second)]
         assert shown[0] + shown[1] == [s.get_absolute_url() for s in tagged]
         assert len(shown[1]) == 3
-        assert client.get(url, {"page": 3}).status_code == 404
+        assert page_link(second, "next") is None
 
 
 def test_unknown_tag_and_author_are_404(client):
@@ -330,7 +367,7 @@ def test_server_error_page_is_plain_and_friendly(client, monkeypatch):
     def broken(self):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("briefings.views.HomeView.get_queryset", broken)
+    monkeypatch.setattr("briefings.views.HomeView.get_listing", broken)
     client.raise_request_exception = False
     response = client.get(reverse("briefings:home"))
     assert response.status_code == 500
