@@ -1028,7 +1028,11 @@ class BriefingsTagAdmin(admin.ModelAdmin):
                 )
                 return None
         else:
-            form = MergeTagsForm(initial={"target": chosen[0].pk if chosen else None})
+            # The tag most stories use is the likely survivor (live ones first).
+            busiest = max(
+                chosen, key=lambda t: (t.live_stories, t.stories), default=None
+            )
+            form = MergeTagsForm(initial={"target": busiest.pk if busiest else None})
             form.fields["target"].queryset = queryset.order_by("name")
         context = {
             **self.admin_site.each_context(request),

@@ -516,6 +516,15 @@ class TagRedirect(models.Model):
         return f"{self.old_slug} -> {self.tag}"
 
 
+def moved_tag_slug(old_slug):
+    """The slug of the tag a merged tag's `old_slug` joined (None: never merged)."""
+    return (
+        TagRedirect.objects.filter(old_slug=old_slug)
+        .values_list("tag__slug", flat=True)
+        .first()
+    )
+
+
 class CorrectionKind(models.TextChoices):
     CORRECTION = "correction", "Correction"
     CLARIFICATION = "clarification", "Clarification"

@@ -35,8 +35,8 @@ from .models import (
     Correction,
     PreviewLink,
     StoryListing,
-    TagRedirect,
     author_by_slug,
+    moved_tag_slug,
     published_story,
     tag_by_slug,
 )
@@ -161,11 +161,11 @@ class TagDetailView(PublishedArticlesMixin, ListView):
         try:
             return super().get(request, *args, **kwargs)
         except Http404:
-            moved = TagRedirect.objects.filter(old_slug=kwargs["slug"]).first()
+            moved = moved_tag_slug(kwargs["slug"])
             if moved is None:
                 raise
             return HttpResponsePermanentRedirect(
-                reverse("briefings:tag-detail", args=[moved.tag.slug])
+                reverse("briefings:tag-detail", args=[moved])
             )
 
     def get_queryset(self):

@@ -45,7 +45,8 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
             "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off "
-            "(make run sets DJANGO_DEBUG=1 for local work)."
+            "(make run sets DJANGO_DEBUG=1 for local work; so does "
+            'make manage ARGS="createsuperuser", for any manage.py command).'
         )
     SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - only ever used with DEBUG on
 
@@ -262,7 +263,14 @@ OTP_TOTP_ISSUER = SITE_NAME  # the name authenticator apps show
 ADMIN_URL = os.environ.get("DJANGO_ADMIN_URL", "admin/").strip("/") + "/"
 # The site's public address: canonical links, feeds, sitemaps, structured data
 # and emails use it, never the Host header of whoever asked.
-SITE_URL = os.environ.get("BRIEFINGS_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Unset in development, it is where `make run HOST=... PORT=...` serves (the
+# Makefile exports HOST and PORT; a wildcard HOST means this machine).
+_DEV_HOST = os.environ.get("HOST", "127.0.0.1") if DEBUG else "127.0.0.1"
+if _DEV_HOST in {"0.0.0.0", "::", "[::]", "0"}:  # noqa: S104 - not a bind
+    _DEV_HOST = "127.0.0.1"
+_DEV_PORT = os.environ.get("PORT", "8000") if DEBUG else "8000"
+SITE_URL = os.environ.get("BRIEFINGS_SITE_URL", f"http://{_DEV_HOST}:{_DEV_PORT}")
+SITE_URL = SITE_URL.rstrip("/")
 # The language of the stories, for the Google News sitemap and Open Graph.
 SITE_LANGUAGE = os.environ.get("BRIEFINGS_SITE_LANGUAGE", "en")
 

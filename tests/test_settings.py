@@ -96,3 +96,49 @@ def test_a_misspelt_boolean_is_an_error_not_a_guess():
     done = load_settings(DJANGO_DEBUG="maybe")
     assert done.returncode != 0
     assert "DJANGO_DEBUG must be 1/0" in done.stderr
+
+
+SITE_URL_PROBE = "import config.settings as s; print(s.SITE_URL)"
+
+
+def test_in_development_the_site_address_follows_host_and_port():
+    """`make run PORT=8123` serves on 8123: feeds and links must say so too."""
+    done = load_settings(SITE_URL_PROBE, DJANGO_DEBUG="1", PORT="8123")
+    assert done.stdout.strip() == "http://127.0.0.1:8123"
+    done = load_settings(SITE_URL_PROBE, DJANGO_DEBUG="1", HOST="0.0.0.0", PORT="80")
+    assert done.stdout.strip() == "http://127.0.0.1:80"
+    done = load_settings(
+        SITE_URL_PROBE,
+        DJANGO_DEBUG="1",
+        PORT="8123",
+        BRIEFINGS_SITE_URL="https://news.example.org/",
+    )
+    assert done.stdout.strip() == "https://news.example.org"
+    # Production never guesses from a PORT a platform may set for other reasons.
+    done = load_settings(SITE_URL_PROBE, DJANGO_SECRET_KEY="s", PORT="8123")
+    assert done.stdout.strip() == "http://127.0.0.1:8000"
+
+
+def make(*args):
+    """`make` in the checkout, as a newcomer runs it (the virtualenv as it is)."""
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "MAKE"))
+    }
+    return subprocess.run(
+        ["make", "-s", "-o", ".venv/bin/.installed", *args],
+        env=clean,
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_make_manage_runs_any_command_for_the_local_site():
+    """No DJANGO_DEBUG to export by hand before `createsuperuser` or `shell`."""
+    probe = "from django.conf import settings as s; print(s.DEBUG, s.SITE_URL)"
+    done = make("manage", f"ARGS=shell -c '{probe}'", "PORT=8123")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("True http://127.0.0.1:8123")
