@@ -14,6 +14,8 @@ PROBE = (
     "'redirect': s.SECURE_SSL_REDIRECT, 'hsts': s.SECURE_HSTS_SECONDS, "
     "'static': s.STORAGES['staticfiles']['BACKEND'], "
     "'page_cache': s.PAGE_CACHE_SECONDS, "
+    "'conn_max_age': s.DATABASES['default']['CONN_MAX_AGE'], "
+    "'health_checks': s.DATABASES['default']['CONN_HEALTH_CHECKS'], "
     "'db_options': s.DATABASES['default'].get('OPTIONS', {})}))"
 )
 
@@ -51,6 +53,17 @@ def test_safe_defaults_with_debug_off():
     assert values["static"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
     # No shared cache: several processes would each keep their own pages.
     assert values["page_cache"] == 0
+    # A worker keeps its SQLite connection (and its prepared statements).
+    assert values["conn_max_age"] == 60 and values["health_checks"] is True
+
+
+def test_runserver_opens_a_connection_per_request():
+    # runserver's thread per request could not reuse one anyway.
+    values = json.loads(load_settings(DJANGO_DEBUG="1").stdout)
+    assert values["engine"] == "django.db.backends.sqlite3"
+    assert values["conn_max_age"] == 0
+    done = load_settings(DJANGO_DEBUG="1", DJANGO_CONN_MAX_AGE="30")
+    assert json.loads(done.stdout)["conn_max_age"] == 30
 
 
 def test_environment_selects_postgresql_redis_and_plain_http():
@@ -63,6 +76,9 @@ def test_environment_selects_postgresql_redis_and_plain_http():
     )
     values = json.loads(done.stdout)
     assert values["engine"] == "django.db.backends.postgresql"
+    # Kept, and checked before a request uses it: a restarted database costs
+    # no failed request.
+    assert values["conn_max_age"] == 60 and values["health_checks"] is True
     assert values["cache"] == "briefings.reliability.ForgivingRedisCache"
     assert values["hosts"] == ["news.example", "www.news.example"]
     assert values["page_cache"] == 300
