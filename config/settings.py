@@ -217,21 +217,34 @@ CDN_CACHE_CONTROL = (
     f"max-age={PUBLIC_CACHE_CONTROL['s_maxage']}, stale-while-revalidate=300"
 )
 
-# Cache: Django's own Redis backend when REDIS_URL is set, local memory otherwise.
+# Cache: django-redis when REDIS_URL is set, local memory otherwise.
 REDIS_URL = os.environ.get("REDIS_URL", "")
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            # Django's RedisCache; a Redis that does not answer is a cache miss.
-            "BACKEND": "briefings.reliability.ForgivingRedisCache",
-            "LOCATION": REDIS_URL,
-            "OPTIONS": {
-                "socket_connect_timeout": 0.5,
-                "socket_timeout": 0.5,
-            },
-            "KEY_PREFIX": os.environ.get("DJANGO_CACHE_PREFIX", "briefings"),
-        }
+
+
+def redis_cache(url: str, timeout: float = 0.5) -> dict:
+    """The cache for a Redis at `url`: one that does not answer is a cache miss.
+
+    django-redis keeps one client and connection pool per process; a call
+    that fails (refused, or no answer within `timeout` seconds) returns the
+    default, and the pool then leaves Redis alone for a few seconds
+    (briefings/reliability.py), so a silent Redis costs one timeout, not
+    one per cache call.
+    """
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": url,
+        "OPTIONS": {
+            "IGNORE_EXCEPTIONS": True,
+            "SOCKET_CONNECT_TIMEOUT": timeout,
+            "SOCKET_TIMEOUT": timeout,
+            "CONNECTION_POOL_CLASS": "briefings.reliability.RestingConnectionPool",
+        },
+        "KEY_PREFIX": os.environ.get("DJANGO_CACHE_PREFIX", "briefings"),
     }
+
+
+if REDIS_URL:
+    CACHES = {"default": redis_cache(REDIS_URL)}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

@@ -79,7 +79,7 @@ def test_environment_selects_postgresql_redis_and_plain_http():
     # Kept, and checked before a request uses it: a restarted database costs
     # no failed request.
     assert values["conn_max_age"] == 60 and values["health_checks"] is True
-    assert values["cache"] == "briefings.reliability.ForgivingRedisCache"
+    assert values["cache"] == "django_redis.cache.RedisCache"
     assert values["hosts"] == ["news.example", "www.news.example"]
     assert values["page_cache"] == 300
     assert values["redirect"] is False and values["hsts"] == 0
