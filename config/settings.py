@@ -255,6 +255,11 @@ PAGE_CACHE_SECONDS = env_int(
     "BRIEFINGS_PAGE_CACHE_SECONDS", 300 if REDIS_URL or DEBUG else 0
 )
 
+# With the page cache in Redis, each process also keeps this many of its most
+# recently served pages in memory (briefings/pagecache.py HotPages), served
+# without asking Redis; 0 turns that off.
+PAGE_CACHE_HOT_PAGES = env_int("BRIEFINGS_HOT_PAGES", 200)
+
 _VALIDATORS = "django.contrib.auth.password_validation"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": f"{_VALIDATORS}.UserAttributeSimilarityValidator"},
