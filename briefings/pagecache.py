@@ -76,11 +76,11 @@ class HotPages:
         self.size = size
         self.lock = threading.Lock()
         self.owner = None
+        self.generation = 0  # one per subscription, so stale reads are told apart
         self._reset()
 
     def _reset(self):
         self.pubsub = None
-        self.generation = 0  # one per subscription, so stale reads are told apart
         self.subscribed = False
         self.version = None  # the current version, as far as this process knows
         self.next_live = None  # when the next scheduled story goes live (0: none)
@@ -127,7 +127,8 @@ class HotPages:
     def bumped(self, version):
         """This process bumped the version itself (it will hear it too)."""
         with self.lock:
-            self._heard_version(version)
+            if self.version is None or version > self.version:
+                self._heard_version(version)
 
     def keep(self, key, version, entry, timeout):
         with self.lock:
