@@ -39,7 +39,9 @@ install: $(BIN)/.installed ## Create .venv and install the runtime requirements
 
 .PHONY: run
 run: export DJANGO_DEBUG ?= 1
-run: $(BIN)/.installed ## Migrate, load the seed and serve on http://127.0.0.1:8000
+run: export HOST := $(HOST)
+run: export PORT := $(PORT)
+run: $(BIN)/.installed ## Migrate, load the seed, serve on http://HOST:PORT (127.0.0.1:8000; e.g. make run PORT=8123)
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py check --database default
 	$(BIN)/python manage.py loadseed
@@ -47,9 +49,26 @@ run: $(BIN)/.installed ## Migrate, load the seed and serve on http://127.0.0.1:8
 
 .PHONY: superuser
 superuser: export DJANGO_DEBUG ?= 1
+superuser: export HOST := $(HOST)
+superuser: export PORT := $(PORT)
 superuser: $(BIN)/.installed ## Create an admin login for the local site
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py createsuperuser
+
+.PHONY: manage
+manage: export DJANGO_DEBUG ?= 1
+manage: export HOST := $(HOST)
+manage: export PORT := $(PORT)
+manage: $(BIN)/.installed ## Any manage.py command, for the local site: make manage ARGS="shell"
+	$(BIN)/python manage.py $(ARGS)
+
+.PHONY: demo
+demo: export DJANGO_DEBUG ?= 1
+demo: export HOST := $(HOST)
+demo: export PORT := $(PORT)
+demo: $(BIN)/.installed ## Create users demo-writer and demo-editor (development only) and print their passwords
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py demo
 
 .PHONY: test
 test: export DJANGO_SECRET_KEY ?= test-only-not-secret

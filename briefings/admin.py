@@ -1185,6 +1185,16 @@ def csv_safe(value) -> str:
     return text
 
 
+def csv_download(filename, header, rows) -> HttpResponse:
+    """A CSV attachment of `header` and `rows`, every cell formula-safe."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow([csv_safe(value) for value in header])
+    writer.writerows([csv_safe(value) for value in row] for row in rows)
+    return response
+
+
 class CookieDeclarationInline(admin.StackedInline):
     model = CookieDeclaration
     can_delete = False
@@ -1229,28 +1239,19 @@ class ConsentRecordAdmin(admin.ModelAdmin):
         description="Export the selected records as CSV", permissions=["view"]
     )
     def export_csv(self, request, queryset):
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="consent-records.csv"'
-        writer = csv.writer(response)
         groups = sorted({g for r in queryset for g in r.decisions})
-        writer.writerow(
+        header = (
             ["consent_id", "given_at", "method", "policy_revision"]
             + [f"{g} accepted" for g in groups]
             + [f"{g} version" for g in groups]
         )
-        for record in queryset.order_by("given_at"):
-            decisions = record.decisions
-            writer.writerow(
-                [
-                    csv_safe(record.consent_id),
-                    csv_safe(record.given_at.isoformat()),
-                    csv_safe(record.method),
-                    csv_safe(record.policy_revision),
-                ]
-                + [csv_safe(decisions.get(g, {}).get("accepted")) for g in groups]
-                + [csv_safe(decisions.get(g, {}).get("version")) for g in groups]
-            )
-        return response
+        rows = (
+            [r.consent_id, r.given_at.isoformat(), r.method, r.policy_revision]
+            + [r.decisions.get(g, {}).get("accepted") for g in groups]
+            + [r.decisions.get(g, {}).get("version") for g in groups]
+            for r in queryset.order_by("given_at")
+        )
+        return csv_download("consent-records.csv", header, rows)
 
 
 # --- Tags: usage, aliases, merging, pruning ------------------------------------
@@ -1330,7 +1331,11 @@ class BriefingsTagAdmin(admin.ModelAdmin):
                 )
                 return None
         else:
-            form = MergeTagsForm(initial={"target": chosen[0].pk if chosen else None})
+            # The tag most stories use is the likely survivor (live ones first).
+            busiest = max(
+                chosen, key=lambda t: (t.live_stories, t.stories), default=None
+            )
+            form = MergeTagsForm(initial={"target": busiest.pk if busiest else None})
             form.fields["target"].queryset = queryset.order_by("name")
         context = {
             **self.admin_site.each_context(request),
@@ -1393,25 +1398,24 @@ class SubscriberAdmin(admin.ModelAdmin):
         permissions=["view"],
     )
     def export_confirmed_csv(self, request, queryset):
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = (
-            'attachment; filename="storyboard-subscribers.csv"'
+        header = [
+            "email",
+            "confirmed_at",
+            "consent_version",
+            "consented_at",
+            "consent_text",
+        ]
+        rows = (
+            [
+                s.email,
+                s.confirmed_at.isoformat(),
+                s.consent_version,
+                s.consented_at.isoformat(),
+                s.consent_text,
+            ]
+            for s in queryset.confirmed().order_by("confirmed_at", "pk")
         )
-        writer = csv.writer(response)
-        writer.writerow(
-            ["email", "confirmed_at", "consent_version", "consented_at", "consent_text"]
-        )
-        for subscriber in queryset.confirmed().order_by("confirmed_at", "pk"):
-            writer.writerow(
-                [
-                    csv_safe(subscriber.email),
-                    csv_safe(subscriber.confirmed_at.isoformat()),
-                    csv_safe(subscriber.consent_version),
-                    csv_safe(subscriber.consented_at.isoformat()),
-                    csv_safe(subscriber.consent_text),
-                ]
-            )
-        return response
+        return csv_download("storyboard-subscribers.csv", header, rows)
 
     @admin.action(description="Unsubscribe the selected", permissions=["change"])
     def unsubscribe(self, request, queryset):

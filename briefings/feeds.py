@@ -1,21 +1,50 @@
 """RSS and Atom feeds: the latest stories, and per tag and per author.
 
 Only published stories, newest first; links are absolute on settings.SITE_URL.
+Each author of a story is named on their own: Atom has one <author> each (with
+their page), RSS one <dc:creator> each, as feed readers expect (RSS's own
+<author> element wants an e-mail address, which we do not publish).
 """
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
+from django.http import Http404, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from taggit.models import Tag
 
-from .models import Article, Author
+from .models import Article, Author, moved_tag_slug
 from .seo import absolute
 from .textsafety import xml_safe_value
 
 FEED_LENGTH = 30
+DUBLIN_CORE = "http://purl.org/dc/elements/1.1/"
+
+
+class BylinesRssFeed(Rss201rev2Feed):
+    """RSS 2.0 with a <dc:creator> for each of a story's authors."""
+
+    def rss_attributes(self):
+        return {**super().rss_attributes(), "xmlns:dc": DUBLIN_CORE}
+
+    def add_item_elements(self, handler, item):
+        super().add_item_elements(handler, item)
+        for name, _url in item["authors"]:
+            handler.addQuickElement("dc:creator", name)
+
+
+class BylinesAtomFeed(Atom1Feed):
+    """Atom with an <author> (name and page) for each of a story's authors."""
+
+    def add_item_elements(self, handler, item):
+        super().add_item_elements(handler, item)
+        for name, url in item["authors"]:
+            handler.startElement("author", {})
+            handler.addQuickElement("name", name)
+            handler.addQuickElement("uri", url)
+            handler.endElement("author")
 
 
 class XmlSafe:
@@ -29,11 +58,11 @@ class XmlSafe:
         super().add_item(*xml_safe_value(args), **xml_safe_value(kwargs))
 
 
-class RssFeed(XmlSafe, Rss201rev2Feed):
+class RssFeed(XmlSafe, BylinesRssFeed):
     pass
 
 
-class AtomFeed(XmlSafe, Atom1Feed):
+class AtomFeed(XmlSafe, BylinesAtomFeed):
     pass
 
 
@@ -90,8 +119,14 @@ class LatestStoriesFeed(Feed):
     def item_updateddate(self, item):
         return item.updated_at or item.published_at
 
-    def item_author_name(self, item):
-        return ", ".join(author.name for author in item.byline_authors) or None
+    def item_extra_kwargs(self, item):
+        # Written by the feed types above, one element per author.
+        return {
+            "authors": [
+                (author.name, absolute(author.get_absolute_url()))
+                for author in item.byline_authors
+            ]
+        }
 
     def item_categories(self, item):
         return [tag.name for tag in item.tags.all()]
@@ -105,6 +140,16 @@ class LatestStoriesAtomFeed(LatestStoriesFeed):
 
 class TagFeed(LatestStoriesFeed):
     url_name = "briefings:tag-feed-rss"
+
+    def __call__(self, request, *args, **kwargs):
+        try:
+            return super().__call__(request, *args, **kwargs)
+        except Http404:
+            # A merged tag's feed moves with its page (301 to the tag it joined).
+            moved = moved_tag_slug(kwargs.get("slug", ""))
+            if moved is None:
+                raise
+            return HttpResponsePermanentRedirect(reverse(self.url_name, args=[moved]))
 
     def get_object(self, request, slug):
         return get_object_or_404(Tag, slug=slug)

@@ -703,8 +703,14 @@ class Article(models.Model):
             ("related_links", _story_related_links),
             ("corrections", _story_corrections),
         ]:
-            queryset = getattr(self, name).all()
-            queryset._result_cache = query(pk=self.pk)
+            rows = query(pk=self.pk)
+            if name == "tags":
+                # taggit's manager builds a join filter (0.17 ms, a twentieth of
+                # the page); the same tags by primary key cost a quarter of it.
+                queryset = Tag.objects.filter(pk__in=[tag.pk for tag in rows])
+            else:
+                queryset = getattr(self, name).all()
+            queryset._result_cache = rows
             queryset._prefetch_done = True
             prefetched[name] = queryset
         self.__dict__["byline_authors"] = _story_authors(pk=self.pk)
@@ -1064,6 +1070,15 @@ class AuthorUsage(Usage):
 
     def __str__(self):
         return f"{self.author_id}: {self.published} published of {self.stories}"
+
+
+def moved_tag_slug(old_slug):
+    """The slug of the tag a merged tag's `old_slug` joined (None: never merged)."""
+    return (
+        TagRedirect.objects.filter(old_slug=old_slug)
+        .values_list("tag__slug", flat=True)
+        .first()
+    )
 
 
 class CorrectionKind(models.TextChoices):

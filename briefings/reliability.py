@@ -3,8 +3,9 @@
 - The database down: readers get our plain 503 page with Retry-After, not a
   traceback; the next request after it returns is served normally (Django opens
   a new connection per request, with health checks on persistent ones).
-- The cache (Redis) down: every cache call is a miss and pages are rendered
-  from the database.
+- The cache (Redis) down: every cache call is a miss (django-redis with
+  IGNORE_EXCEPTIONS) and pages are rendered from the database; after a failure
+  Redis is left alone for a few seconds (RestingConnectionPool).
 - /healthz tells a load balancer whether the database and the cache answer.
 """
 
@@ -12,15 +13,18 @@ import logging
 import sys
 import time
 
+import redis.connection
 from django.core.cache import cache
-from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.db import DatabaseError, connection
 from django.http import HttpResponse, JsonResponse
 from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.defaults import server_error
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 log = logging.getLogger(__name__)
+_FAILURES = (RedisConnectionError, RedisTimeoutError, OSError)
 
 RETRY_AFTER_SECONDS = 120
 
@@ -73,94 +77,72 @@ def healthz(request):
     return response
 
 
-class ReusingRedisCacheClient(RedisCacheClient):
-    """Django's Redis cache client, with one redis.Redis per connection pool.
+class RestingRedisConnection(redis.connection.Connection):
+    """A Redis connection that leaves a failing server alone for REST_SECONDS.
 
-    Django's makes a new redis.Redis for every cache operation, and each one
-    builds a table of some 170 response callbacks: 0.15 ms, a third of the
-    time of a page served from the cache. The client holds no state of its
-    own beyond its pool, so one per pool serves every operation.
-    """
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._clients = {}
-
-    def get_client(self, key=None, *, write=False):
-        pool = self._get_connection_pool(write)
-        try:
-            return self._clients[pool]
-        except KeyError:
-            client = self._clients[pool] = self._client(connection_pool=pool)
-            return client
-
-
-class ForgivingRedisCache(RedisCache):
-    """Django's Redis cache, where a Redis that does not answer is a cache miss.
-
-    Reads return the default, writes are dropped, counters start again; each
-    failure is logged. Pages then render from the database, a little slower.
-    After a failure Redis is left alone for REST_SECONDS: a Redis that stops
-    answering (rather than refusing) costs a socket timeout per call, and a page
-    makes several.
+    The cache is django-redis with IGNORE_EXCEPTIONS, so a Redis that does not
+    answer is a cache miss. But a Redis that stops answering (rather than
+    refusing) costs a socket timeout per cache call, and a page makes several:
+    after a failure every connection to that server refuses at once, without
+    touching the network, until the rest is over. Every process keeps its own
+    rest, per server.
     """
 
     REST_SECONDS = 5
+    _resting_until: dict = {}  # (host, port) -> time.time() at which to try again
 
-    def __init__(self, server, params):
-        super().__init__(server, params)
-        self._class = ReusingRedisCacheClient
-        self._resting_until = 0.0
+    def _check_rest(self):
+        if time.time() < self._resting_until.get((self.host, self.port), 0.0):
+            raise RedisConnectionError("Redis failed a moment ago; not asked again yet")
 
-    def _forgive(self, method, default, *args, **kwargs):
-        from redis.exceptions import ConnectionError as RedisConnectionError
-        from redis.exceptions import TimeoutError as RedisTimeoutError
+    def _rest(self, exc):
+        until = time.time() + self.REST_SECONDS
+        self._resting_until[(self.host, self.port)] = until
+        log.warning(
+            "cache unavailable (%s); Redis left alone for %s s",
+            exc.__class__.__name__,
+            self.REST_SECONDS,
+        )
 
-        if time.time() < self._resting_until:
-            return default
+    def connect_check_health(self, *args, **kwargs):
+        self._check_rest()
         try:
-            return method(*args, **kwargs)
-        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-            self._resting_until = time.time() + self.REST_SECONDS
-            log.warning("cache unavailable: %s", exc.__class__.__name__)
-            return default
+            return super().connect_check_health(*args, **kwargs)
+        except _FAILURES as exc:
+            self._rest(exc)
+            raise
 
-    def get(self, key, default=None, version=None):
-        return self._forgive(super().get, default, key, default, version)
+    def send_packed_command(self, *args, **kwargs):
+        self._check_rest()
+        try:
+            return super().send_packed_command(*args, **kwargs)
+        except _FAILURES as exc:
+            self._rest(exc)
+            raise
 
-    def get_many(self, keys, version=None):
-        return self._forgive(super().get_many, {}, keys, version)
+    def read_response(self, *args, **kwargs):
+        try:
+            return super().read_response(*args, **kwargs)
+        except _FAILURES as exc:
+            self._rest(exc)
+            raise
 
-    def set(self, key, value, timeout=..., version=None):
-        kwargs = {} if timeout is ... else {"timeout": timeout}
-        return self._forgive(super().set, None, key, value, version=version, **kwargs)
 
-    def add(self, key, value, timeout=..., version=None):
-        kwargs = {} if timeout is ... else {"timeout": timeout}
-        return self._forgive(super().add, False, key, value, version=version, **kwargs)
+class RestingSSLRedisConnection(RestingRedisConnection, redis.connection.SSLConnection):
+    """The same, over TLS (rediss:// addresses)."""
 
-    def set_many(self, data, timeout=..., version=None):
-        kwargs = {} if timeout is ... else {"timeout": timeout}
-        return self._forgive(super().set_many, [], data, version=version, **kwargs)
 
-    def delete(self, key, version=None):
-        return self._forgive(super().delete, False, key, version)
+class RestingConnectionPool(redis.connection.ConnectionPool):
+    """django-redis's CONNECTION_POOL_CLASS: connections that rest after a failure."""
 
-    def delete_many(self, keys, version=None):
-        return self._forgive(super().delete_many, None, keys, version)
+    RESTING = {
+        redis.connection.Connection: RestingRedisConnection,
+        redis.connection.SSLConnection: RestingSSLRedisConnection,
+    }
 
-    def incr(self, key, delta=1, version=None):
-        return self._forgive(super().incr, 1, key, delta, version)
-
-    def touch(self, key, timeout=..., version=None):
-        kwargs = {} if timeout is ... else {"timeout": timeout}
-        return self._forgive(super().touch, False, key, version=version, **kwargs)
-
-    def has_key(self, key, version=None):
-        return self._forgive(super().has_key, False, key, version)
-
-    def clear(self):
-        return self._forgive(super().clear, None)
+    def __init__(self, connection_class=redis.connection.Connection, **kwargs):
+        resting = self.RESTING.get(connection_class, connection_class)
+        super().__init__(connection_class=resting, **kwargs)
 
 
 class PermissionsPolicyMiddleware:

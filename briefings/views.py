@@ -36,9 +36,9 @@ from .models import (
     Correction,
     PreviewLink,
     StoryListing,
-    TagRedirect,
     TagUsage,
     author_by_slug,
+    moved_tag_slug,
     published_story,
     tag_by_slug,
 )
@@ -180,11 +180,11 @@ class TagDetailView(StoryListView):
         try:
             return super().get(request, *args, **kwargs)
         except Http404:
-            moved = TagRedirect.objects.filter(old_slug=kwargs["slug"]).first()
+            moved = moved_tag_slug(kwargs["slug"])
             if moved is None:
                 raise
             return HttpResponsePermanentRedirect(
-                reverse("briefings:tag-detail", args=[moved.tag.slug])
+                reverse("briefings:tag-detail", args=[moved])
             )
 
     def get_listing(self):

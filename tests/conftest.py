@@ -4,7 +4,7 @@ import pytest
 from django.apps import apps
 from django.core.cache import cache
 
-from briefings import reads, search
+from briefings import pagecache, reads, search
 
 
 @pytest.fixture(autouse=True)
@@ -31,8 +31,10 @@ def _test_settings(settings):
 @pytest.fixture(autouse=True)
 def _clear_cache():
     cache.clear()
+    pagecache.hot_pages.forget()
     yield
     cache.clear()
+    pagecache.hot_pages.forget()
     reads.discard()
     search.discard()
 

@@ -355,3 +355,22 @@ def test_deploy_check_asks_for_the_public_https_address(settings):
     [warning] = check_site_url()
     assert warning.id == "briefings.W010"
     assert "BRIEFINGS_SITE_URL" in warning.hint
+
+
+def test_feeds_name_each_author_on_their_own(client):
+    article = ArticleFactory(published=True, headline="Two bylines")
+    for position, name in enumerate(["Louise Greenwood", "Ani Avetisyan"]):
+        author = AuthorFactory(name=name)
+        BylineFactory(article=article, author=author, position=position)
+    _r, rss = xml(client, reverse("briefings:feed-rss"))
+    creators = rss.findall("./channel/item/{http://purl.org/dc/elements/1.1/}creator")
+    assert [c.text for c in creators] == ["Louise Greenwood", "Ani Avetisyan"]
+    _r, atom = xml(client, reverse("briefings:feed-atom"))
+    authors = atom.findall("atom:entry/atom:author", NS)
+    assert [a.findtext("atom:name", namespaces=NS) for a in authors] == [
+        "Louise Greenwood",
+        "Ani Avetisyan",
+    ]
+    assert authors[1].findtext("atom:uri", namespaces=NS) == (
+        SITE + "/authors/ani-avetisyan/"
+    )

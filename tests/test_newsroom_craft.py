@@ -330,3 +330,30 @@ def test_publishing_with_warnings_warns_but_publishes(client):
     assertContains(response, "is published with 1 warning(s)")
     story.refresh_from_db()
     assert story.status == ArticleStatus.PUBLISHED
+
+
+def test_the_merge_form_offers_the_most_used_tag_as_the_survivor(client):
+    rare = Tag.objects.create(name="Armenia")  # first by name, on one story
+    common = Tag.objects.create(name="Republic of Armenia")  # on three
+    live(headline="Rare").tags.add(rare)
+    for n in range(3):
+        live(headline=f"Common {n}").tags.add(common)
+    as_user(client, staff("editor", "Editors"))
+    response = client.post(
+        TAGS, {"action": "merge_tags", ACTION_CHECKBOX_NAME: [rare.pk, common.pk]}
+    )
+    assertContains(response, f'<option value="{common.pk}" selected>')
+    assertNotContains(response, f'<option value="{rare.pk}" selected>')
+
+
+def test_a_merged_tags_feeds_redirect_like_its_page(client):
+    kept = Tag.objects.create(name="Nagorno-Karabakh")
+    merged = Tag.objects.create(name="Karabakh")
+    live(headline="Tagged").tags.add(merged)
+    tags.merge([merged, kept], kept)
+    for kind in ("rss", "atom"):
+        response = client.get(f"/tags/{merged.slug}/{kind}/")
+        assert response.status_code == 301
+        assert response["Location"] == f"/tags/{kept.slug}/{kind}/"
+        assertContains(client.get(response["Location"]), "Tagged")
+    assert client.get("/tags/never-was/rss/").status_code == 404
