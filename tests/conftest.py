@@ -26,6 +26,11 @@ def _test_settings(settings):
     # Editors' tests sign in with a password only; tests/test_two_factor.py
     # switches the two-factor requirement back on.
     settings.BRIEFINGS_REQUIRE_2FA = False
+    # Background tasks run inside the call that queues them; tests that need
+    # a real worker process (tests/test_storyboard_worker.py) use the database.
+    settings.TASKS = {
+        "default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}
+    }
 
 
 @pytest.fixture(autouse=True)
