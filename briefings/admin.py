@@ -124,6 +124,11 @@ class FigureInline(admin.StackedInline):
 
     @admin.display(description="Preview")
     def thumbnail(self, obj):
+        if obj.pending_image:
+            return (
+                "The new picture is being prepared (cleaned, then cut to sizes); "
+                "readers see it in a moment."
+            )
         if not obj.image:
             return "No image (the caption shows as a captioned note)."
         size = ""

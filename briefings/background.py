@@ -22,9 +22,9 @@ from django.db import connection, transaction
 from django.tasks import task_backends
 from django.tasks.backends.dummy import DummyBackend
 from django.tasks.backends.immediate import ImmediateBackend
-from django_tasks_db.backend import DatabaseBackend
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django_tasks_db.backend import DatabaseBackend
 
 logger = logging.getLogger(__name__)
 

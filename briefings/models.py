@@ -12,13 +12,14 @@ from django.contrib.postgres.search import SearchVectorField
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.validators import URLValidator
 from django.db import models, transaction
 from django.db.models import Prefetch, Q
-from django.db.models.fields.files import ImageFieldFile
 from django.db.models.functions import Lower
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
+from django.tasks import task
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -26,6 +27,7 @@ from taggit.managers import TaggableManager
 from taggit.models import Tag, TaggedItemBase
 
 from . import images, links
+from .background import enqueue_with_data, retried
 from .prepared import prepared
 
 PREVIEW_LINK_SALT = "briefings.preview-link"
@@ -36,6 +38,10 @@ class ArticleStatus(models.TextChoices):
     IN_REVIEW = "in_review", "In review"
     PUBLISHED = "published", "Published"
     WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+# Where new uploads wait for the worker, under random names no page links to.
+PENDING_UPLOADS = "incoming"
 
 
 class FigurePlace(models.TextChoices):
@@ -604,6 +610,10 @@ class Figure(models.Model):
     image_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
     # Made once when the image is saved: [{"name", "width", "height", "format"}].
     renditions = models.JSONField(default=list, blank=True, editable=False)
+    # A new upload the worker has yet to clean (see save()); "" when none.
+    pending_image = models.CharField(
+        max_length=200, blank=True, default="", editable=False
+    )
     alt_text = models.CharField(
         max_length=300,
         blank=True,
@@ -632,32 +642,33 @@ class Figure(models.Model):
         return self.caption[:80] or f"Figure {self.pk}"
 
     def save(self, *args, **kwargs):
-        """Store a new upload cleaned, with its renditions; drop replaced files.
+        """Keep a new upload aside and have a worker clean it and cut renditions.
 
-        Renditions are made here, once per upload: a save that does not bring
-        a new image leaves the stored files alone.
+        The upload is checked here (a refused file raises ValidationError and
+        stores nothing), kept under an unguessable name that no page shows
+        (`pending_image`), and the `process_figure_image` task does the slow
+        part: the clean original replaces the figure's picture (pages show it
+        at its size), then its renditions are added and replaced files
+        deleted. A save without a new image redoes nothing.
         """
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "image" not in update_fields:
             return super().save(*args, **kwargs)
         storage = self.image.storage
-        created = []
+        staged = None
         if self.image and not self.image._committed:
-            created = self._store_new_image()
+            staged = self._stage_upload()
             if update_fields is not None:
-                kwargs["update_fields"] = {
-                    *update_fields,
-                    "image_width",
-                    "image_height",
-                    "renditions",
-                }
+                kwargs["update_fields"] = {*update_fields, "pending_image"}
         elif not self.image:
             self.renditions = []
+            self.pending_image = ""
         previous = self._previous_files()
         try:
             super().save(*args, **kwargs)
         except BaseException:
-            images.delete_files(storage, created)
+            if staged:
+                images.delete_files(storage, [staged])
             raise
         gone = [name for name in previous if name not in self.stored_files()]
         if gone:
@@ -665,6 +676,90 @@ class Figure(models.Model):
                 lambda: images.delete_files(storage, gone), using=kwargs.get("using")
             )
         self._remember_stored_files()
+        if staged:
+            enqueue_with_data(process_figure_image, self.pk, staged)
+            # The immediate backend (tests) has already done the work.
+            self.refresh_from_db(
+                fields=[
+                    "image",
+                    "image_width",
+                    "image_height",
+                    "renditions",
+                    "pending_image",
+                ]
+            )
+
+    def _stage_upload(self) -> str:
+        """Check the upload and keep its bytes, as sent, under a random name.
+
+        The figure keeps showing its previous picture (if any) until the
+        worker has cleaned the new one.
+        """
+        upload = self.image.file
+        checked = images.check_image(upload)
+        upload.seek(0)
+        stem = posixpath.splitext(posixpath.basename(self.image.name or ""))[0]
+        extension = images.EXTENSIONS[checked.format]
+        staged = self.image.storage.save(
+            f"{PENDING_UPLOADS}/{uuid.uuid4().hex}/{stem or 'picture'}.{extension}",
+            upload,
+        )
+        self.pending_image = staged
+        stored = (getattr(self, "_stored", None) or [""])[0]
+        if self._state.adding or self.pk is None:
+            stored = ""
+        elif getattr(self, "_stored", None) is None:
+            stored = (
+                Figure.objects.filter(pk=self.pk)
+                .values_list("image", flat=True)
+                .first()
+                or ""
+            )
+        self.image = stored
+        return staged
+
+    def apply_pending_image(self, staged: str) -> str:
+        """The worker's part: clean `staged`, store it, then its renditions.
+
+        Returns what happened. A figure given a newer upload (or none) since
+        skips this one; the staged file is deleted either way.
+        """
+        storage = self.image.storage
+        if self.pending_image != staged:
+            images.delete_files(storage, [staged])
+            return "superseded"
+        field = self._meta.get_field("image")
+        with storage.open(staged) as upload:
+            clean = images.clean_original(upload)
+        stem = posixpath.splitext(posixpath.basename(staged))[0]
+        filename = f"{stem}.{images.EXTENSIONS[clean.format]}"
+        name = storage.save(
+            field.generate_filename(self, filename),
+            ContentFile(clean.content),
+            max_length=field.max_length,
+        )
+        previous = self.stored_files()
+        mine = Figure.objects.filter(pk=self.pk, pending_image=staged)
+        # First the original (pages show it at its size), then the renditions.
+        if not mine.update(
+            image=name,
+            image_width=clean.width,
+            image_height=clean.height,
+            renditions=[],
+        ):
+            images.delete_files(storage, [name])
+            return "superseded"
+        images.delete_files(storage, previous)
+        try:
+            renditions = images.make_renditions(clean, name, storage)
+        except BaseException:
+            mine.update(pending_image="")
+            raise
+        if not mine.filter(image=name).update(renditions=renditions, pending_image=""):
+            images.delete_files(storage, [r["name"] for r in renditions])
+            return "superseded"
+        images.delete_files(storage, [staged])
+        return "done"
 
     def clean(self):
         if self.image and not self.alt_text.strip():
@@ -713,31 +808,6 @@ class Figure(models.Model):
             "height": best["height"],
         }
 
-    def _store_new_image(self) -> list[str]:
-        """Clean the upload, store it and its renditions; return the names."""
-        field = self._meta.get_field("image")
-        upload = self.image.file
-        clean = images.clean_original(upload)
-        stem = posixpath.splitext(posixpath.basename(self.image.name))[0]
-        filename = f"{stem or 'picture'}.{images.EXTENSIONS[clean.format]}"
-        storage = self.image.storage
-        name = storage.save(
-            field.generate_filename(self, filename),
-            ContentFile(clean.content),
-            max_length=field.max_length,
-        )
-        try:
-            self.renditions = images.make_renditions(clean, name, storage)
-        except BaseException:
-            images.delete_files(storage, [name])
-            raise
-        stored = ImageFieldFile(self, field, name)
-        # The size is known: spare the field from reading the file back.
-        stored._dimensions_cache = (clean.width, clean.height)
-        self.image = stored
-        self.image_width, self.image_height = clean.width, clean.height
-        return self.stored_files()
-
     def _remember_stored_files(self):
         deferred = {"image", "renditions"} & self.get_deferred_fields()
         self._stored = None if deferred else self.stored_files()
@@ -757,10 +827,21 @@ class Figure(models.Model):
 @receiver(post_delete, sender=Figure)
 def _delete_figure_files(sender, instance, using, **kwargs):
     """A deleted figure's files go too, once the deletion is committed."""
-    names = instance.stored_files()
-    if names:
+    names = [*instance.stored_files(), instance.pending_image]
+    if any(names):
         storage = instance.image.storage
         transaction.on_commit(lambda: images.delete_files(storage, names), using=using)
+
+
+@task
+@retried
+def process_figure_image(figure_id, staged):
+    """Task: clean a figure's new upload and cut its renditions."""
+    figure = Figure.objects.filter(pk=figure_id).first()
+    if figure is None:
+        images.delete_files(default_storage, [staged])
+        return "gone"
+    return figure.apply_pending_image(staged)
 
 
 class RelatedLink(models.Model):
