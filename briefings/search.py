@@ -16,7 +16,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import reduce
 from operator import or_
 
@@ -44,11 +44,13 @@ from django.db.models import (
     When,
 )
 from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.tasks import task
 from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString
 
-from .models import SearchTerm
+from .background import retried
+from .models import SearchTerm, SearchTermDay
 from .reads import _is_bot
 
 CONFIG = "english"
@@ -415,9 +417,7 @@ def record_search(request, text: str) -> None:
 
 
 def flush() -> None:
-    """Write the counted searches: two statements, whatever the count."""
-    from .models import SearchTerm, SearchTermDay
-
+    """Hand the counted searches to a worker (the `write_searches` task)."""
     global _last_flush
     with _lock:
         pending = dict(_pending)
@@ -425,6 +425,15 @@ def flush() -> None:
         _last_flush = time.monotonic()
     if not pending:
         return
+    write_searches.enqueue(
+        [[term, day.isoformat(), count] for (term, day), count in pending.items()]
+    )
+
+
+@task
+@retried
+def write_searches(counts):
+    """Task: add [term, ISO day, count] rows to Search Trends; two statements."""
     ops = connection.ops
     now = ops.adapt_datetimefield_value(timezone.now())
     terms = SearchTerm._meta.db_table
@@ -433,7 +442,7 @@ def flush() -> None:
         cursor.executemany(
             f"INSERT INTO {terms} (term, hidden, created_at) VALUES (%s, %s, %s) "
             "ON CONFLICT (term) DO NOTHING",
-            [(term, False, now) for term in sorted({term for term, _ in pending})],
+            [(term, False, now) for term in sorted({term for term, _, _ in counts})],
         )
         cursor.executemany(
             f"INSERT INTO {days} (term_id, day, searches) "
@@ -441,8 +450,8 @@ def flush() -> None:
             "ON CONFLICT (term_id, day) "
             f"DO UPDATE SET searches = {days}.searches + EXCLUDED.searches",
             [
-                (ops.adapt_datefield_value(day), count, term)
-                for (term, day), count in sorted(pending.items())
+                (ops.adapt_datefield_value(date.fromisoformat(day)), count, term)
+                for term, day, count in sorted(counts)
             ],
         )
 
