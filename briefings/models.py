@@ -722,7 +722,8 @@ class Figure(models.Model):
         """The worker's part: clean `staged`, store it, then its renditions.
 
         Returns what happened. A figure given a newer upload (or none) since
-        skips this one; the staged file is deleted either way.
+        skips this one; the staged file is deleted either way. Each step is a
+        save, so cached pages are refreshed and replaced files deleted.
         """
         storage = self.image.storage
         if self.pending_image != staged:
@@ -732,32 +733,35 @@ class Figure(models.Model):
         with storage.open(staged) as upload:
             clean = images.clean_original(upload)
         stem = posixpath.splitext(posixpath.basename(staged))[0]
-        filename = f"{stem}.{images.EXTENSIONS[clean.format]}"
         name = storage.save(
-            field.generate_filename(self, filename),
+            field.generate_filename(self, f"{stem}.{images.EXTENSIONS[clean.format]}"),
             ContentFile(clean.content),
             max_length=field.max_length,
         )
-        previous = self.stored_files()
-        mine = Figure.objects.filter(pk=self.pk, pending_image=staged)
         # First the original (pages show it at its size), then the renditions.
-        if not mine.update(
-            image=name,
-            image_width=clean.width,
-            image_height=clean.height,
-            renditions=[],
-        ):
-            images.delete_files(storage, [name])
-            return "superseded"
-        images.delete_files(storage, previous)
-        try:
-            renditions = images.make_renditions(clean, name, storage)
-        except BaseException:
-            mine.update(pending_image="")
-            raise
-        if not mine.filter(image=name).update(renditions=renditions, pending_image=""):
-            images.delete_files(storage, [r["name"] for r in renditions])
-            return "superseded"
+        with transaction.atomic():
+            figure = Figure.objects.select_for_update().filter(pk=self.pk).first()
+            if figure is None or figure.pending_image != staged:
+                images.delete_files(storage, [name, staged])
+                return "superseded"
+            figure.image = name
+            figure.image_width, figure.image_height = clean.width, clean.height
+            figure.renditions = []
+            figure.save(
+                update_fields=["image", "image_width", "image_height", "renditions"]
+            )
+        renditions = images.make_renditions(clean, name, storage)
+        with transaction.atomic():
+            figure = Figure.objects.select_for_update().filter(pk=self.pk).first()
+            if figure is None or figure.image.name != name:
+                images.delete_files(storage, [r["name"] for r in renditions])
+                return "superseded"
+            figure.renditions = renditions
+            fields = ["renditions"]
+            if figure.pending_image == staged:
+                figure.pending_image = ""
+                fields.append("pending_image")
+            figure.save(update_fields=fields)
         images.delete_files(storage, [staged])
         return "done"
 
