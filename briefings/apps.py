@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
+from django.db.models.signals import post_migrate
 
 
 class NewsroomAdminConfig(admin_apps.AdminConfig):
@@ -16,8 +17,12 @@ class BriefingsConfig(AppConfig):
     def ready(self):
         # Registers the cookie-declaration system check and the signals that
         # keep cached pages fresh.
-        from . import consent, images, pagecache, search  # noqa: F401
+        from . import consent, images, jobs, pagecache, search  # noqa: F401
 
         images.apply_pixel_limit()
+        # Periodic jobs re-queue themselves; `migrate` starts missing chains.
+        post_migrate.connect(
+            jobs.ensure_periodic_jobs, sender=self, dispatch_uid="briefings-jobs"
+        )
         # Keeps every story's search vector current (PostgreSQL).
         search.connect_signals()

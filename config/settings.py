@@ -203,6 +203,8 @@ READS_FLUSH_SECONDS = env_int("BRIEFINGS_READS_FLUSH_SECONDS", 10)
 # Search Trends are worked out at most this often (seconds); searches are
 # counted in memory and written on the reads' schedule.
 SEARCH_TRENDS_CACHE_SECONDS = env_int("BRIEFINGS_SEARCH_TRENDS_SECONDS", 60)
+# Searches per day are kept this long (the daily prune-search-terms job).
+SEARCH_RETENTION_DAYS = env_int("BRIEFINGS_SEARCH_RETENTION_DAYS", 90)
 # What browsers and a CDN may do with a public page (see the README): browsers
 # ask again every time (a cheap 304 when nothing changed), so a story an editor
 # publishes shows at once; a CDN may keep a page a minute, and serve it stale
