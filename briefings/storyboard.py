@@ -25,6 +25,7 @@
 import logging
 import re
 import smtplib
+import socket
 from datetime import datetime, time, timedelta
 from email.policy import SMTP as SMTP_POLICY
 
@@ -190,6 +191,10 @@ class MailSession:
         if self.smtp is None:
             self.mailer.open()
             self.smtp = self.mailer.connection
+            # The end-of-data mark is a small write right after the message:
+            # without this, Nagle's algorithm holds it for the server's
+            # delayed ACK (some 40 ms a message).
+            self.smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return self.smtp
 
     def start(self, message) -> None:
@@ -409,6 +414,10 @@ def watch_edition(edition_id):
         return "not sending"
     if finish_if_done(edition):
         return "sent"
+    # The next look is queued first: a worker killed here leaves it queued.
+    watch = later(watch_edition, settings.STORYBOARD_WATCH_SECONDS)
+    if watch is not None:
+        watch.enqueue(edition.pk)
     last = edition.deliveries.aggregate(m=Max("at"))["m"] or edition.started_at
     stalled = timezone.now() - last > timedelta(
         seconds=settings.STORYBOARD_STALL_SECONDS
@@ -424,9 +433,6 @@ def watch_edition(edition_id):
             settings.STORYBOARD_STALL_SECONDS,
             requeued,
         )
-    watch = later(watch_edition, settings.STORYBOARD_WATCH_SECONDS)
-    if watch is not None:
-        watch.enqueue(edition.pk)
     return {"requeued": requeued}
 
 

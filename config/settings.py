@@ -233,9 +233,7 @@ if TASKS_BACKEND not in _TASK_BACKENDS:
     )
 if TASKS_BACKEND == "rq" and not os.environ.get("REDIS_URL"):
     raise ImproperlyConfigured("BRIEFINGS_TASKS_BACKEND=rq needs REDIS_URL.")
-TASKS = {
-    "default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND], "QUEUES": ["default"]}
-}
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND], "QUEUES": ["default"]}}
 if TASKS_BACKEND == "rq":
     INSTALLED_APPS += ["django_rq"]
     RQ_QUEUES = {"default": {"URL": os.environ["REDIS_URL"], "DEFAULT_TIMEOUT": 600}}
