@@ -104,8 +104,11 @@ def test_a_worker_killed_half_way_sends_nobody_the_edition_twice(tmp_path):
         second = worker(env)
         try:
             deadline = time.monotonic() + 40
-            sent = "SELECT status FROM briefings_edition WHERE number = %d" % number
-            while count(sent.replace("status", "status = 'sent'")) != 1:
+            sent = (
+                "SELECT COUNT(*) FROM briefings_edition "
+                f"WHERE number = {number} AND status = 'sent'"
+            )
+            while count(sent) != 1:
                 assert second.poll() is None, second.stderr.read()
                 assert time.monotonic() < deadline, (sink.count(), killed_at)
                 time.sleep(0.1)
