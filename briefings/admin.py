@@ -1336,9 +1336,9 @@ class EditionAdmin(admin.ModelAdmin):
         for edition in queryset:
             try:
                 if when_now:
-                    storyboard.send_now(edition)
+                    edition = storyboard.send_now(edition)
                 else:
-                    storyboard.schedule(edition)
+                    edition = storyboard.schedule(edition)
             except ValueError as error:
                 self.message_user(request, str(error), messages.ERROR)
                 continue

@@ -40,7 +40,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from . import pagecache
-from .background import enqueue_with_data, later, retried
+from .background import can_defer, enqueue_with_data, later, retried
 from .models import (
     Article,
     Delivery,
@@ -253,6 +253,7 @@ def pending(edition):
 
 def counts(edition) -> dict:
     """{"sent", "failed", "pending"} for the admin and `storyboard status`."""
+    edition = Edition.objects.get(pk=edition.pk)
     done = edition.deliveries.aggregate(
         sent=Count("pk", filter=Q(status=DeliveryStatus.SENT)),
         failed=Count("pk", filter=Q(status=DeliveryStatus.FAILED)),
@@ -268,18 +269,20 @@ def counts(edition) -> dict:
 
 def schedule(edition, when=None) -> Edition:
     """Queue `edition` for `when` (its send time, or next Friday 09:00)."""
-    if edition.status not in (EditionStatus.DRAFT, EditionStatus.SCHEDULED):
-        raise ValueError(f"Edition {edition.number} is already {edition.status}.")
-    if not edition.items.exists():
-        raise ValueError(f"Edition {edition.number} has no stories.")
-    when = when or edition.send_at or next_friday_morning()
     with transaction.atomic():
+        edition = Edition.objects.select_for_update().get(pk=edition.pk)
+        if edition.status not in (EditionStatus.DRAFT, EditionStatus.SCHEDULED):
+            raise ValueError(f"Edition {edition.number} is already {edition.status}.")
+        if not edition.items.exists():
+            raise ValueError(f"Edition {edition.number} has no stories.")
         edition.status = EditionStatus.SCHEDULED
-        edition.send_at = when
+        edition.send_at = when or edition.send_at or next_friday_morning()
         edition.save(update_fields=["status", "send_at"])
-        wait = (when - timezone.now()).total_seconds()
-        deferred = later(send_edition, wait) if wait > 0 else None
-        enqueue_with_data(deferred or send_edition, edition.pk)
+        task = send_edition
+        if edition.send_at > timezone.now() and can_defer(send_edition):
+            task = send_edition.using(run_after=edition.send_at)
+        enqueue_with_data(task, edition.pk)
+    edition.refresh_from_db()
     return edition
 
 

@@ -36,9 +36,9 @@ class Command(BaseCommand):
         if action == "send":
             try:
                 if options["now"]:
-                    storyboard.send_now(edition)
+                    edition = storyboard.send_now(edition)
                 else:
-                    storyboard.schedule(edition)
+                    edition = storyboard.schedule(edition)
             except ValueError as error:
                 raise CommandError(str(error)) from None
             when = timezone.localtime(edition.send_at)
