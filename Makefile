@@ -39,10 +39,15 @@ install: $(BIN)/.installed ## Create .venv and install the runtime requirements
 
 .PHONY: run
 run: export DJANGO_DEBUG ?= 1
-run: $(BIN)/.installed ## Migrate, load the seed and serve on http://127.0.0.1:8000
+run: $(BIN)/.installed ## Migrate, load the seed, serve on http://127.0.0.1:8000 with a task worker
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py check --database default
 	$(BIN)/python manage.py loadseed
+	@# The background worker (e-mails, renditions, counts) runs in its own process
+	@# group beside the server, and stops with it.
+	@setsid $(BIN)/python manage.py db_worker & worker=$$!; \
+	trap 'kill -TERM -- -$$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
+	trap 'exit 130' INT TERM; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 .PHONY: superuser
