@@ -28,10 +28,12 @@ import smtplib
 import socket
 from datetime import datetime, time, timedelta
 from email.policy import SMTP as SMTP_POLICY
+from email.utils import make_msgid
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
+from django.core.mail.utils import DNS_NAME
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Q, Sum
 from django.tasks import task
@@ -170,6 +172,44 @@ def message_for(edition, parts, email, unsubscribe_url, subject_prefix=""):
     return message
 
 
+class RawMessages:
+    """An edition's message as bytes, made once and filled in per subscriber.
+
+    Generating a MIME message costs milliseconds; replacing three marks in
+    its bytes costs microseconds. Used only when the marks come out intact
+    (plain 8-bit parts) and the address is ASCII; otherwise `raw` is None
+    and the message is generated in full.
+    """
+
+    TO = "recipient@storyboard.invalid"
+    MESSAGE_ID = "<message-id@storyboard.invalid>"
+
+    def __init__(self, edition, parts):
+        template = message_for(edition, parts, self.TO, UNSUBSCRIBE_MARK)
+        template.extra_headers["Message-ID"] = self.MESSAGE_ID
+        data = template.message().as_bytes()
+        html, text = parts
+        links = 1 + html.count(UNSUBSCRIBE_MARK) + text.count(UNSUBSCRIBE_MARK)
+        intact = (
+            data.count(UNSUBSCRIBE_MARK.encode()) == links
+            and data.count(self.TO.encode()) == 1
+            and data.count(self.MESSAGE_ID.encode()) == 1
+        )
+        self.template = data if intact else None
+
+    def raw(self, email, unsubscribe_url):
+        if self.template is None or not (email + unsubscribe_url).isascii():
+            return None
+        return (
+            self.template.replace(self.TO.encode(), email.encode())
+            .replace(UNSUBSCRIBE_MARK.encode(), unsubscribe_url.encode())
+            .replace(
+                self.MESSAGE_ID.encode(),
+                make_msgid(domain=DNS_NAME.get_fqdn()).encode(),
+            )
+        )
+
+
 # --- Handing messages to the mail server --------------------------------------
 
 
@@ -197,7 +237,8 @@ class MailSession:
             self.smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return self.smtp
 
-    def start(self, message) -> None:
+    def start(self, message, raw=None) -> None:
+        """Hand over `message` (as `raw` bytes, if given) but for its end."""
         self.message = message
         if not isinstance(self.mailer, SMTPBackend):
             return
@@ -217,7 +258,7 @@ class MailSession:
         if code != 354:
             smtp.rset()
             raise smtplib.SMTPDataError(code, reply)
-        data = message.message().as_bytes()
+        data = raw or message.message().as_bytes()
         data = re.sub(rb"(?m)^\.", b"..", data)
         if not data.endswith(b"\r\n"):
             data += b"\r\n"
@@ -341,6 +382,7 @@ def send_batch(edition_id, first_id, last_id):
     if edition is None or edition.status != EditionStatus.SENDING:
         return "not sending"
     parts = render(edition)
+    raw = RawMessages(edition, parts)
     session = MailSession()
     sent = failed = 0
     subscribers = (
@@ -351,9 +393,8 @@ def send_batch(edition_id, first_id, last_id):
     )
     try:
         for subscriber in subscribers.iterator(chunk_size=500):
-            message = message_for(
-                edition, parts, subscriber.email, subscriber.unsubscribe_url()
-            )
+            unsubscribe_url = subscriber.unsubscribe_url()
+            message = message_for(edition, parts, subscriber.email, unsubscribe_url)
             try:
                 with transaction.atomic():
                     still_confirmed = (
@@ -364,7 +405,7 @@ def send_batch(edition_id, first_id, last_id):
                     if not still_confirmed:
                         continue
                     Delivery.objects.create(edition=edition, subscriber=subscriber)
-                    session.start(message)
+                    session.start(message, raw.raw(subscriber.email, unsubscribe_url))
             except IntegrityError:
                 continue  # another worker has it
             except smtplib.SMTPResponseException as error:

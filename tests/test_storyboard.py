@@ -114,10 +114,10 @@ def test_someone_who_unsubscribes_while_it_sends_gets_nothing(settings, monkeypa
     first, second = SubscriberFactory.create_batch(2)
     real_start = storyboard.MailSession.start
 
-    def start(session, message):
+    def start(session, message, raw=None):
         if message.to == [first.email]:  # while the first message goes out...
             Subscriber.objects.get(pk=second.pk).unsubscribe()
-        real_start(session, message)
+        real_start(session, message, raw)
 
     monkeypatch.setattr(storyboard.MailSession, "start", start)
     edition = edition_with_stories()
@@ -131,10 +131,10 @@ def test_an_address_the_server_refuses_is_counted_failed_not_retried(monkeypatch
     good, bad = SubscriberFactory.create_batch(2)
     real_start = storyboard.MailSession.start
 
-    def start(session, message):
+    def start(session, message, raw=None):
         if message.to == [bad.email]:
             raise smtplib.SMTPRecipientsRefused({bad.email: (550, b"No such user")})
-        real_start(session, message)
+        real_start(session, message, raw)
 
     monkeypatch.setattr(storyboard.MailSession, "start", start)
     edition = edition_with_stories()
@@ -241,10 +241,10 @@ def test_the_edition_list_shows_sent_failed_and_pending(editor_client, monkeypat
     bad = SubscriberFactory()
     real_start = storyboard.MailSession.start
 
-    def start(session, message):
+    def start(session, message, raw=None):
         if message.to == [bad.email]:
             raise smtplib.SMTPRecipientsRefused({bad.email: (550, b"No such user")})
-        real_start(session, message)
+        real_start(session, message, raw)
 
     monkeypatch.setattr(storyboard.MailSession, "start", start)
     storyboard.send_now(edition_with_stories())
