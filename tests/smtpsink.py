@@ -6,6 +6,7 @@ import email
 import email.policy
 import socketserver
 import threading
+import time
 
 
 class _Handler(socketserver.StreamRequestHandler):
@@ -14,6 +15,7 @@ class _Handler(socketserver.StreamRequestHandler):
 
     def handle(self):
         sink = self.server.sink
+        time.sleep(sink.delay)  # a slow mail provider
         self.reply("220 sink ready")
         recipients = []
         while True:
@@ -62,7 +64,8 @@ class _Server(socketserver.ThreadingTCPServer):
 class SMTPSink:
     """Start with `with SMTPSink() as sink:`; `sink.port`, `sink.messages`."""
 
-    def __init__(self):
+    def __init__(self, delay=0.0):
+        self.delay = delay  # seconds before greeting each connection
         self.messages = []  # (recipients, raw bytes)
         self.lock = threading.Lock()
         self.server = _Server(("127.0.0.1", 0), _Handler)
