@@ -626,7 +626,8 @@ class Figure(models.Model):
         ordering = ["place", "position", "pk"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(image="") | ~Q(alt_text=""),
+                # An upload still waiting for the worker counts as an image.
+                condition=(Q(image="") & Q(pending_image="")) | ~Q(alt_text=""),
                 name="figure_image_needs_alt_text",
             ),
             models.CheckConstraint(

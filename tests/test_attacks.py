@@ -17,10 +17,12 @@ from django.test import Client
 from django.urls import URLResolver, reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_tasks_db.models import DBTaskResult
 from pytest_django.asserts import assertContains, assertNotContains
 from reversion.models import Version
 from taggit.models import Tag
 
+from briefings import storyboard
 from briefings.models import (
     Article,
     ArticleStatus,
@@ -84,6 +86,16 @@ def one_row_per_admin_model(editor):
     AccessLog.objects.create(**attempt)
     AccessFailureLog.objects.create(**attempt)
     TOTPDevice.objects.create(user=editor, name="Phone", confirmed=False)
+    storyboard.compose()  # an edition with the story in it
+    DBTaskResult.objects.create(
+        task_path="briefings.newsletter.send_signup_email",
+        args_kwargs={"args": [1, "confirm"], "kwargs": {}},
+        backend_name="default",
+        run_after=timezone.now(),
+        status="FAILED",
+        exception_class_path="OSError",
+        traceback="OSError: Connection refused",
+    )
     for model in admin.site._registry:
         assert model._default_manager.exists(), f"make a {model._meta.label} row"
 

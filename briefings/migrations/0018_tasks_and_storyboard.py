@@ -66,6 +66,14 @@ class Migration(migrations.Migration):
             name='pending_image',
             field=models.CharField(blank=True, default='', editable=False, max_length=200),
         ),
+        migrations.RemoveConstraint(
+            model_name='figure',
+            name='figure_image_needs_alt_text',
+        ),
+        migrations.AddConstraint(
+            model_name='figure',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('image', ''), ('pending_image', '')), models.Q(('alt_text', ''), _negated=True), _connector='OR'), name='figure_image_needs_alt_text'),
+        ),
         migrations.CreateModel(
             name='Edition',
             fields=[
