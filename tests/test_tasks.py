@@ -6,6 +6,7 @@ import re
 import uuid
 from datetime import timedelta
 from io import StringIO
+from unittest import mock
 
 import pytest
 from django.core import mail
@@ -15,6 +16,7 @@ from django.tasks import default_task_backend, task_backends
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
 from pytest_django.asserts import assertContains
 
@@ -33,10 +35,19 @@ SAME_ORIGIN = {"Origin": "http://testserver"}
 
 
 def run_worker():
-    """What `manage.py db_worker` does, in this process, until the queue is empty."""
-    call_command(
-        "db_worker", "--batch", "--no-startup-delay", "--no-reload", stdout=StringIO()
-    )
+    """What `manage.py db_worker` does, in this process, until the queue is empty.
+
+    (The worker's closing of old connections would close the test's own, whose
+    transaction holds the test's rows.)
+    """
+    with mock.patch.object(db_worker, "close_old_connections"):
+        call_command(
+            "db_worker",
+            "--batch",
+            "--no-startup-delay",
+            "--no-reload",
+            stdout=StringIO(),
+        )
 
 
 # --- Requests no longer wait -----------------------------------------------------
@@ -263,7 +274,6 @@ def test_the_same_task_runs_through_redis_with_rq(settings):
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend"}}
     settings.RQ_QUEUES = {"default": {"URL": os.environ["REDIS_URL"]}}
-    settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "django_rq"]
     queue = django_rq.get_queue("default", job_class=Job)
     queue.empty()
     reader = SubscriberFactory(status="pending")
