@@ -41,10 +41,15 @@ install: $(BIN)/.installed ## Create .venv and install the runtime requirements
 run: export DJANGO_DEBUG ?= 1
 run: export HOST := $(HOST)
 run: export PORT := $(PORT)
-run: $(BIN)/.installed ## Migrate, load the seed, serve on http://HOST:PORT (127.0.0.1:8000; e.g. make run PORT=8123)
+run: $(BIN)/.installed ## Migrate, load the seed, serve on http://HOST:PORT with a task worker (127.0.0.1:8000; e.g. make run PORT=8123)
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py check --database default
 	$(BIN)/python manage.py loadseed
+	@# The background worker (e-mails, renditions, counts) runs in its own process
+	@# group beside the server, and stops with it.
+	@setsid $(BIN)/python manage.py db_worker & worker=$$!; \
+	trap 'kill -TERM -- -$$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
+	trap 'exit 130' INT TERM; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 .PHONY: superuser

@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
+from django.db.models.signals import post_migrate
 
 
 class NewsroomAdminConfig(admin_apps.AdminConfig):
@@ -19,6 +20,7 @@ class BriefingsConfig(AppConfig):
         from . import (  # noqa: F401
             consent,
             images,
+            jobs,
             pagecache,
             search,
             textsafety,
@@ -26,6 +28,10 @@ class BriefingsConfig(AppConfig):
         )
 
         images.apply_pixel_limit()
+        # Periodic jobs re-queue themselves; `migrate` starts missing chains.
+        post_migrate.connect(
+            jobs.ensure_periodic_jobs, sender=self, dispatch_uid="briefings-jobs"
+        )
         # Keeps every story's search vector current (PostgreSQL).
         search.connect_signals()
         # No control character or bidi override is stored in editor text.

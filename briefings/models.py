@@ -16,6 +16,7 @@ from django.contrib.postgres.search import SearchVectorField
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.validators import URLValidator
 from django.db import models, transaction
 from django.db.models import (
@@ -28,17 +29,19 @@ from django.db.models import (
     Subquery,
     Value,
 )
-from django.db.models.fields.files import ImageFieldFile
 from django.db.models.functions import Coalesce, Greatest, Lower
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
+from django.tasks import task
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django_tasks_db.models import DBTaskResult
 from taggit.managers import TaggableManager
 from taggit.models import Tag, TaggedItemBase
 
 from . import images, links
+from .background import enqueue_with_data, retried
 from .prepared import prepared
 
 PREVIEW_LINK_SALT = "briefings.preview-link"
@@ -96,6 +99,10 @@ class ArticleKind(models.TextChoices):
     VIDEO = "video", "Video"
     LIVE = "live", "Live"
     GALLERY = "gallery", "Gallery"
+
+
+# Where new uploads wait for the worker, under random names no page links to.
+PENDING_UPLOADS = "incoming"
 
 
 class FigurePlace(models.TextChoices):
@@ -1169,6 +1176,10 @@ class Figure(models.Model):
     image_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
     # Made once when the image is saved: [{"name", "width", "height", "format"}].
     renditions = models.JSONField(default=list, blank=True, editable=False)
+    # A new upload the worker has yet to clean (see save()); "" when none.
+    pending_image = models.CharField(
+        max_length=200, blank=True, default="", editable=False
+    )
     alt_text = models.CharField(
         max_length=300,
         blank=True,
@@ -1180,7 +1191,8 @@ class Figure(models.Model):
         ordering = ["place", "position", "pk"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(image="") | ~Q(alt_text=""),
+                # An upload still waiting for the worker counts as an image.
+                condition=(Q(image="") & Q(pending_image="")) | ~Q(alt_text=""),
                 name="figure_image_needs_alt_text",
             ),
             models.CheckConstraint(
@@ -1197,32 +1209,33 @@ class Figure(models.Model):
         return self.caption[:80] or f"Figure {self.pk}"
 
     def save(self, *args, **kwargs):
-        """Store a new upload cleaned, with its renditions; drop replaced files.
+        """Keep a new upload aside and have a worker clean it and cut renditions.
 
-        Renditions are made here, once per upload: a save that does not bring
-        a new image leaves the stored files alone.
+        The upload is checked here (a refused file raises ValidationError and
+        stores nothing), kept under an unguessable name that no page shows
+        (`pending_image`), and the `process_figure_image` task does the slow
+        part: the clean original replaces the figure's picture (pages show it
+        at its size), then its renditions are added and replaced files
+        deleted. A save without a new image redoes nothing.
         """
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "image" not in update_fields:
             return super().save(*args, **kwargs)
         storage = self.image.storage
-        created = []
+        staged = None
         if self.image and not self.image._committed:
-            created = self._store_new_image()
+            staged = self._stage_upload()
             if update_fields is not None:
-                kwargs["update_fields"] = {
-                    *update_fields,
-                    "image_width",
-                    "image_height",
-                    "renditions",
-                }
+                kwargs["update_fields"] = {*update_fields, "pending_image"}
         elif not self.image:
             self.renditions = []
+            self.pending_image = ""
         previous = self._previous_files()
         try:
             super().save(*args, **kwargs)
         except BaseException:
-            images.delete_files(storage, created)
+            if staged:
+                images.delete_files(storage, [staged])
             raise
         gone = [name for name in previous if name not in self.stored_files()]
         if gone:
@@ -1230,6 +1243,94 @@ class Figure(models.Model):
                 lambda: images.delete_files(storage, gone), using=kwargs.get("using")
             )
         self._remember_stored_files()
+        if staged:
+            enqueue_with_data(process_figure_image, self.pk, staged)
+            # The immediate backend (tests) has already done the work.
+            self.refresh_from_db(
+                fields=[
+                    "image",
+                    "image_width",
+                    "image_height",
+                    "renditions",
+                    "pending_image",
+                ]
+            )
+
+    def _stage_upload(self) -> str:
+        """Check the upload and keep its bytes, as sent, under a random name.
+
+        The figure keeps showing its previous picture (if any) until the
+        worker has cleaned the new one.
+        """
+        upload = self.image.file
+        checked = images.check_image(upload)
+        upload.seek(0)
+        stem = posixpath.splitext(posixpath.basename(self.image.name or ""))[0]
+        extension = images.EXTENSIONS[checked.format]
+        staged = self.image.storage.save(
+            f"{PENDING_UPLOADS}/{uuid.uuid4().hex}/{stem or 'picture'}.{extension}",
+            upload,
+        )
+        self.pending_image = staged
+        stored = (getattr(self, "_stored", None) or [""])[0]
+        if self._state.adding or self.pk is None:
+            stored = ""
+        elif getattr(self, "_stored", None) is None:
+            stored = (
+                Figure.objects.filter(pk=self.pk)
+                .values_list("image", flat=True)
+                .first()
+                or ""
+            )
+        self.image = stored
+        return staged
+
+    def apply_pending_image(self, staged: str) -> str:
+        """The worker's part: clean `staged`, store it, then its renditions.
+
+        Returns what happened. A figure given a newer upload (or none) since
+        skips this one; the staged file is deleted either way. Each step is a
+        save, so cached pages are refreshed and replaced files deleted.
+        """
+        storage = self.image.storage
+        if self.pending_image != staged:
+            images.delete_files(storage, [staged])
+            return "superseded"
+        field = self._meta.get_field("image")
+        with storage.open(staged) as upload:
+            clean = images.clean_original(upload)
+        stem = posixpath.splitext(posixpath.basename(staged))[0]
+        name = storage.save(
+            field.generate_filename(self, f"{stem}.{images.EXTENSIONS[clean.format]}"),
+            ContentFile(clean.content),
+            max_length=field.max_length,
+        )
+        # First the original (pages show it at its size), then the renditions.
+        with transaction.atomic():
+            figure = Figure.objects.select_for_update().filter(pk=self.pk).first()
+            if figure is None or figure.pending_image != staged:
+                images.delete_files(storage, [name, staged])
+                return "superseded"
+            figure.image = name
+            figure.image_width, figure.image_height = clean.width, clean.height
+            figure.renditions = []
+            figure.save(
+                update_fields=["image", "image_width", "image_height", "renditions"]
+            )
+        renditions = images.make_renditions(clean, name, storage)
+        with transaction.atomic():
+            figure = Figure.objects.select_for_update().filter(pk=self.pk).first()
+            if figure is None or figure.image.name != name:
+                images.delete_files(storage, [r["name"] for r in renditions])
+                return "superseded"
+            figure.renditions = renditions
+            fields = ["renditions"]
+            if figure.pending_image == staged:
+                figure.pending_image = ""
+                fields.append("pending_image")
+            figure.save(update_fields=fields)
+        images.delete_files(storage, [staged])
+        return "done"
 
     def clean(self):
         if self.image and not self.alt_text.strip():
@@ -1278,31 +1379,6 @@ class Figure(models.Model):
             "height": best["height"],
         }
 
-    def _store_new_image(self) -> list[str]:
-        """Clean the upload, store it and its renditions; return the names."""
-        field = self._meta.get_field("image")
-        upload = self.image.file
-        clean = images.clean_original(upload)
-        stem = posixpath.splitext(posixpath.basename(self.image.name))[0]
-        filename = f"{stem or 'picture'}.{images.EXTENSIONS[clean.format]}"
-        storage = self.image.storage
-        name = storage.save(
-            field.generate_filename(self, filename),
-            ContentFile(clean.content),
-            max_length=field.max_length,
-        )
-        try:
-            self.renditions = images.make_renditions(clean, name, storage)
-        except BaseException:
-            images.delete_files(storage, [name])
-            raise
-        stored = ImageFieldFile(self, field, name)
-        # The size is known: spare the field from reading the file back.
-        stored._dimensions_cache = (clean.width, clean.height)
-        self.image = stored
-        self.image_width, self.image_height = clean.width, clean.height
-        return self.stored_files()
-
     def _remember_stored_files(self):
         deferred = {"image", "renditions"} & self.get_deferred_fields()
         self._stored = None if deferred else self.stored_files()
@@ -1322,10 +1398,21 @@ class Figure(models.Model):
 @receiver(post_delete, sender=Figure)
 def _delete_figure_files(sender, instance, using, **kwargs):
     """A deleted figure's files go too, once the deletion is committed."""
-    names = instance.stored_files()
-    if names:
+    names = [*instance.stored_files(), instance.pending_image]
+    if any(names):
         storage = instance.image.storage
         transaction.on_commit(lambda: images.delete_files(storage, names), using=using)
+
+
+@task
+@retried
+def process_figure_image(figure_id, staged):
+    """Task: clean a figure's new upload and cut its renditions."""
+    figure = Figure.objects.filter(pk=figure_id).first()
+    if figure is None:
+        images.delete_files(default_storage, [staged])
+        return "gone"
+    return figure.apply_pending_image(staged)
 
 
 class RelatedLink(models.Model):
@@ -1857,3 +1944,149 @@ def _related_stories(story_ids, titles):
         .only("headline", "slug", "status", "published_at")
         .order_by("-published_at", "-pk")
     )
+
+
+# --- Background work ------------------------------------------------------------
+
+
+class PeriodicJob(models.Model):
+    """When a periodic job (briefings/jobs.py) runs next: one row per job.
+
+    The job's task re-queues itself with `run_after`; this row lets a second
+    chain (queued twice by accident) notice it is early and stop.
+    """
+
+    name = models.CharField(max_length=50, unique=True)
+    next_run_at = models.DateTimeField()
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_result = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class FailedTask(DBTaskResult):
+    """Tasks that failed for good (after their retries): what editors see."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "failed task"
+        verbose_name_plural = "failed tasks"
+
+
+# --- Storyboard editions ------------------------------------------------------------
+
+
+class EditionStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SCHEDULED = "scheduled", "Scheduled"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+
+
+class EditionQuerySet(models.QuerySet):
+    def sent(self):
+        return self.filter(status=EditionStatus.SENT)
+
+
+class Edition(models.Model):
+    """One issue of Storyboard, the weekly newsletter (briefings/storyboard.py)."""
+
+    number = models.PositiveIntegerField(unique=True)
+    subject = models.CharField(max_length=200)
+    intro = models.TextField(
+        blank=True, help_text="A few sentences before the stories. Plain text."
+    )
+    status = models.CharField(
+        max_length=10, choices=EditionStatus.choices, default=EditionStatus.DRAFT
+    )
+    send_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When it goes out (scheduled); Friday 09:00 by default.",
+    )
+    started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Subscribers with an id up to this, confirmed when sending started, get it.
+    last_subscriber_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = EditionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=EditionStatus.values),
+                name="edition_status_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Storyboard #{self.number}: {self.subject}"
+
+    def get_absolute_url(self):
+        return reverse("briefings:storyboard-edition", args=[self.number])
+
+
+class EditionItem(models.Model):
+    edition = models.ForeignKey(Edition, on_delete=models.CASCADE, related_name="items")
+    article = models.ForeignKey(
+        Article, on_delete=models.PROTECT, related_name="edition_items"
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+    blurb = models.TextField(
+        blank=True, help_text="Optional; the story's standfirst is used when empty."
+    )
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["edition", "article"], name="edition_item_unique_story"
+            ),
+        ]
+
+    def __str__(self):
+        return str(self.article)
+
+
+class DeliveryStatus(models.TextChoices):
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class Delivery(models.Model):
+    """An edition sent (or refused) to one subscriber: at most one, ever.
+
+    Written, in the transaction that commits it, before the message is
+    handed over (see briefings/storyboard.py), so a worker that dies and
+    starts again never sends anyone the same edition twice.
+    """
+
+    edition = models.ForeignKey(
+        Edition, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    subscriber = models.ForeignKey(
+        Subscriber, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.SENT
+    )
+    at = models.DateTimeField(default=timezone.now)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["edition", "subscriber"], name="delivery_once_per_subscriber"
+            ),
+        ]
+        indexes = [models.Index(fields=["edition", "at"], name="delivery_progress_idx")]
+
+    def __str__(self):
+        return f"{self.edition} to {self.subscriber}"

@@ -1,6 +1,7 @@
 """Storyboard, the weekly newsletter: subscribers, double opt-in and its e-mails.
 
-A sign-up makes (or reuses) a pending `Subscriber` and e-mails a signed link
+A sign-up makes (or reuses) a pending `Subscriber` and e-mails (from a worker,
+the `send_signup_email` task) a signed link
 that expires after `NEWSLETTER_CONFIRM_DAYS`; only confirmed addresses count.
 Every e-mail carries a signed unsubscribe link that never expires and needs no
 login, plus List-Unsubscribe headers for one-click unsubscribing (RFC 8058).
@@ -11,7 +12,6 @@ no IP address.
 import hashlib
 import logging
 import re
-import smtplib
 from datetime import timedelta
 from email.policy import default as default_email_policy
 
@@ -23,11 +23,13 @@ from django.core.mail import EmailMessage
 from django.core.validators import EmailValidator
 from django.db import models
 from django.db.models.functions import Lower
+from django.tasks import task
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from . import limits
+from .background import enqueue_with_data, retried
 from .seo import absolute
 
 # `email__lower=`: the lookup the unique constraint's Lower(email) can serve.
@@ -258,17 +260,31 @@ def sign_up(email, consent_version):
         subscriber.consent_text = CONSENT_WORDINGS[consent_version]
         subscriber.consented_at = now
         subscriber.save()
-    try:
-        if subscriber.status == SubscriberStatus.CONFIRMED:
-            send_already_subscribed(subscriber)
-        else:
-            send_confirmation(subscriber)
-    except (smtplib.SMTPException, OSError):
-        # The reader sees the same page; the next sign-up tries again.
-        logger.exception("Could not send a newsletter e-mail")
-        return
+    # The e-mail goes out from a worker: the reader never waits for SMTP.
+    kind = "already" if subscriber.status == SubscriberStatus.CONFIRMED else "confirm"
     subscriber.last_sent_at = now
     subscriber.save(update_fields=["last_sent_at"])
+    enqueue_with_data(send_signup_email, subscriber.pk, kind)
+
+
+@task
+@retried
+def send_signup_email(subscriber_id, kind):
+    """Task: the confirmation link ("confirm") or the already-subscribed note.
+
+    Sent only if the address is still in the state that asked for it (an
+    address confirmed or unsubscribed meanwhile gets no stale link).
+    """
+    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
+    if subscriber is None:
+        return "gone"
+    if kind == "already" and subscriber.status == SubscriberStatus.CONFIRMED:
+        send_already_subscribed(subscriber)
+    elif kind == "confirm" and subscriber.status == SubscriberStatus.PENDING:
+        send_confirmation(subscriber)
+    else:
+        return "skipped"
+    return "sent"
 
 
 class NewsletterMessage(EmailMessage):

@@ -1,7 +1,8 @@
 """Counting reads: page views for every reader, unique readers with consent.
 
-Reads are counted in memory and written in batches (every READS_FLUSH_SECONDS,
-or sooner when many are waiting), so counting costs a page no query. A worker
+Reads are counted in memory and handed in batches (every READS_FLUSH_SECONDS,
+or sooner when many are waiting) to a worker, the `write_reads` task, so
+counting costs a page no query and the request that fills a batch no writes. A worker
 that dies loses at most its last few seconds of counts. Nothing about a reader
 is stored but a hash of their random analytics id.
 """
@@ -11,11 +12,14 @@ import hashlib
 import threading
 import time
 from collections import Counter
+from datetime import date, datetime
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.tasks import task
 from django.utils import timezone
 
+from .background import retried
 from .consent import reader_id
 from .models import StoryDay, StoryHour, StoryReader
 
@@ -58,7 +62,7 @@ def record_read(request, response, article_id: int) -> None:
 
 
 def flush() -> None:
-    """Write the counted reads: one statement per table, whatever the count."""
+    """Hand the counted reads to a worker (one task row; no counting query here)."""
     global _last_flush
     with _lock:
         views, hours, readers = dict(_views), dict(_hours), set(_readers)
@@ -68,30 +72,56 @@ def flush() -> None:
         _last_flush = time.monotonic()
     if not views and not readers:
         return
+    write_reads.enqueue(
+        views=[[article, day.isoformat(), n] for (article, day), n in views.items()],
+        hours=[[article, hour.isoformat(), n] for (article, hour), n in hours.items()],
+        readers=sorted([article, day.isoformat(), d] for article, day, d in readers),
+    )
+
+
+@task
+@retried
+def write_reads(views, hours, readers):
+    """Task: add counted reads to the tables, one statement per table.
+
+    `views` and `hours` are [story id, ISO day or hour, count]; `readers` are
+    [story id, ISO day, hashed reader].
+    """
     days = StoryDay._meta.db_table
     per_hour = StoryHour._meta.db_table
     people = StoryReader._meta.db_table
+    ops = connection.ops
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.executemany(
             f"INSERT INTO {days} (article_id, day, views, readers) "
             "VALUES (%s, %s, %s, 0) ON CONFLICT (article_id, day) "
             f"DO UPDATE SET views = {days}.views + EXCLUDED.views",
-            [(article, day, count) for (article, day), count in views.items()],
+            [
+                (article, ops.adapt_datefield_value(date.fromisoformat(day)), n)
+                for article, day, n in views
+            ],
         )
         cursor.executemany(
             f"INSERT INTO {per_hour} (article_id, hour, views) "
             "VALUES (%s, %s, %s) ON CONFLICT (article_id, hour) "
             f"DO UPDATE SET views = {per_hour}.views + EXCLUDED.views",
             [
-                (article, connection.ops.adapt_datetimefield_value(hour), count)
-                for (article, hour), count in hours.items()
+                (
+                    article,
+                    ops.adapt_datetimefield_value(datetime.fromisoformat(hour)),
+                    n,
+                )
+                for article, hour, n in hours
             ],
         )
         if readers:
             cursor.executemany(
                 f"INSERT INTO {people} (article_id, day, reader) VALUES (%s, %s, %s) "
                 "ON CONFLICT DO NOTHING",
-                sorted(readers),
+                [
+                    (article, ops.adapt_datefield_value(date.fromisoformat(day)), d)
+                    for article, day, d in readers
+                ],
             )
             touched = sorted({(article, day) for article, day, _ in readers})
             cursor.executemany(
@@ -99,7 +129,10 @@ def flush() -> None:
                 f"WHERE {people}.article_id = {days}.article_id "
                 f"AND {people}.day = {days}.day) "
                 "WHERE article_id = %s AND day = %s",
-                touched,
+                [
+                    (article, ops.adapt_datefield_value(date.fromisoformat(day)))
+                    for article, day in touched
+                ],
             )
 
 

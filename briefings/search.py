@@ -16,7 +16,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import reduce
 from operator import or_
 
@@ -45,12 +45,14 @@ from django.db.models import (
     When,
 )
 from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.tasks import task
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString
 
 from . import limits
+from .background import retried
 from .models import Article, SearchTerm, SearchTermDay, SearchTermReader
 from .reads import _is_bot
 
@@ -501,8 +503,7 @@ def record_search(request, text: str) -> None:
 
 
 def flush() -> None:
-    """Write the counted searches and readers: five statements, whatever the
-    count; then prune, at most every PRUNE_SECONDS."""
+    """Hand the counted searches and readers to a worker (`write_searches`)."""
     global _last_flush
     with _lock:
         pending = dict(_pending)
@@ -510,17 +511,33 @@ def flush() -> None:
         _last_flush = time.monotonic()
     if not pending:
         return
+    write_searches.enqueue(
+        [
+            [term, day.isoformat(), count, sorted(readers)]
+            for (term, day), (count, readers) in pending.items()
+        ]
+    )
+
+
+@task
+@retried
+def write_searches(counts):
+    """Task: add [term, ISO day, count, [reader hashes]] rows to Search Trends,
+    five statements whatever the count; then prune, at most every PRUNE_SECONDS."""
     ops = connection.ops
     now = ops.adapt_datetimefield_value(timezone.now())
     terms = SearchTerm._meta.db_table
     days = SearchTermDay._meta.db_table
     readers = SearchTermReader._meta.db_table
-    keys = sorted(pending)
+    rows = sorted(
+        (term, date.fromisoformat(day), count, hashes)
+        for term, day, count, hashes in counts
+    )
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.executemany(
             f"INSERT INTO {terms} (term, hidden, approved, created_at) "
             "VALUES (%s, %s, %s, %s) ON CONFLICT (term) DO NOTHING",
-            [(term, False, False, now) for term in sorted({t for t, _ in keys})],
+            [(term, False, False, now) for term in sorted({r[0] for r in rows})],
         )
         cursor.executemany(
             f"INSERT INTO {days} (term_id, day, searches, readers) "
@@ -528,8 +545,8 @@ def flush() -> None:
             "ON CONFLICT (term_id, day) "
             f"DO UPDATE SET searches = {days}.searches + EXCLUDED.searches",
             [
-                (ops.adapt_datefield_value(day), pending[term, day][0], term)
-                for term, day in keys
+                (ops.adapt_datefield_value(day), count, term)
+                for term, day, count, _ in rows
             ],
         )
         cursor.executemany(
@@ -538,15 +555,15 @@ def flush() -> None:
             "ON CONFLICT (term_id, day, reader) DO NOTHING",
             [
                 (ops.adapt_datefield_value(day), reader, term)
-                for term, day in keys
-                for reader in sorted(pending[term, day][1])
+                for term, day, _, hashes in rows
+                for reader in hashes
             ],
         )
         cursor.executemany(
             f"UPDATE {days} SET readers = (SELECT COUNT(*) FROM {readers} r "
             f"WHERE r.term_id = {days}.term_id AND r.day = {days}.day) "
             f"WHERE day = %s AND term_id = (SELECT id FROM {terms} WHERE term = %s)",
-            [(ops.adapt_datefield_value(day), term) for term, day in keys],
+            [(ops.adapt_datefield_value(day), term) for term, day, _, _ in rows],
         )
     if time.monotonic() - _last_prune >= PRUNE_SECONDS:
         prune_search_terms()

@@ -69,6 +69,12 @@ urlpatterns = [
         cached(views.NewsletterThanksView.as_view()),
         name="newsletter-thanks",
     ),
+    path("storyboard/", cached(views.EditionListView.as_view()), name="storyboard"),
+    path(
+        "storyboard/<int:number>/",
+        cached(views.EditionDetailView.as_view()),
+        name="storyboard-edition",
+    ),
     path(
         "newsletter/confirm/<str:token>/",
         views.newsletter_confirm,

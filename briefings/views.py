@@ -26,7 +26,7 @@ from django.views.decorators.http import require_http_methods
 from django.views.generic import DetailView, ListView, TemplateView
 from taggit.models import Tag
 
-from . import limits, newsletter
+from . import limits, newsletter, storyboard
 from .adminsite import staff_page
 from .consent import optional_groups, record_decision
 from .models import (
@@ -34,6 +34,7 @@ from .models import (
     Article,
     ConsentMethod,
     Correction,
+    Edition,
     PreviewLink,
     StoryListing,
     TagUsage,
@@ -476,3 +477,29 @@ def newsletter_unsubscribe(request, token):
         else "ask"
     )
     return _link_page(request, template, {"state": state, "subscriber": subscriber})
+
+
+class EditionListView(ListView):
+    """Storyboard's archive: the editions that went out, newest first."""
+
+    template_name = "briefings/storyboard_list.html"
+    context_object_name = "editions"
+    paginate_by = 50
+
+    def get_queryset(self):
+        return Edition.objects.sent().only("number", "subject", "sent_at")
+
+
+class EditionDetailView(DetailView):
+    """One sent edition, as subscribers read it (without their own link)."""
+
+    template_name = "briefings/storyboard_detail.html"
+    context_object_name = "edition"
+
+    def get_object(self, queryset=None):
+        return get_object_or_404(Edition.objects.sent(), number=self.kwargs["number"])
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["items"] = storyboard.edition_context(self.object)["items"]
+        return context

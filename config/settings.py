@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",  # recovery codes
+    "django_tasks_db",
     "briefings",
 ]
 
@@ -462,3 +463,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 NEWSLETTER_CONFIRM_DAYS = env_int("NEWSLETTER_CONFIRM_DAYS", 7)
 NEWSLETTER_SIGNUPS_PER_HOUR = env_int("NEWSLETTER_SIGNUPS_PER_HOUR", 5)
 NEWSLETTER_RESEND_MINUTES = env_int("NEWSLETTER_RESEND_MINUTES", 10)
+# Storyboard editions (README: Storyboard): messages per batch task; how often
+# a sending edition is checked, and how long without progress means its worker
+# died (the rest is then queued again; deliveries make that safe).
+STORYBOARD_BATCH_SIZE = env_int("STORYBOARD_BATCH_SIZE", 500)
+STORYBOARD_WATCH_SECONDS = env_int("STORYBOARD_WATCH_SECONDS", 60)
+STORYBOARD_STALL_SECONDS = env_int("STORYBOARD_STALL_SECONDS", 300)

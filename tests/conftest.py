@@ -26,6 +26,11 @@ def _test_settings(settings):
     # Editors' tests sign in with a password only; tests/test_two_factor.py
     # switches the two-factor requirement back on.
     settings.BRIEFINGS_REQUIRE_2FA = False
+    # Background tasks run inside the call that queues them; tests that need
+    # a real worker process (tests/test_storyboard_worker.py) use the database.
+    settings.TASKS = {
+        "default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}
+    }
 
 
 @pytest.fixture(autouse=True)
@@ -52,6 +57,7 @@ def migration_rows(transactional_db):
         "0007_search",
         "0009_corrections_and_hourly_reads",
         "0012_slug_history_and_tag_aliases",
+        "0018_tasks_and_storyboard",
     ):
         import_module(f"{migrations}.{name}").assign_permissions(apps)
     import_module(f"{migrations}.0005_cookie_groups").create_groups(apps, None)

@@ -14,7 +14,10 @@ from briefings.models import (
     Figure,
     FigurePlace,
     RelatedLink,
+    Subscriber,
+    SubscriberStatus,
 )
+from briefings.newsletter import CONSENT_WORDINGS, CURRENT_CONSENT_VERSION
 
 
 def hours_from_now(hours):
@@ -108,3 +111,17 @@ def story_with_video(headline="Talks resume", tag="Armenia"):
     BylineFactory(article=story)
     story.tags.add(tag)
     return story
+
+
+class SubscriberFactory(factory.django.DjangoModelFactory):
+    """A confirmed Storyboard subscriber (pass status= for others)."""
+
+    class Meta:
+        model = Subscriber
+
+    email = factory.Sequence(lambda n: f"reader{n}@example.com")
+    status = SubscriberStatus.CONFIRMED
+    consent_version = CURRENT_CONSENT_VERSION
+    consent_text = factory.LazyAttribute(lambda o: CONSENT_WORDINGS[o.consent_version])
+    consented_at = factory.LazyFunction(timezone.now)
+    confirmed_at = factory.LazyFunction(timezone.now)

@@ -20,10 +20,12 @@ from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_tasks_db.models import DBTaskResult
 from pytest_django.asserts import assertContains, assertNotContains
 from reversion.models import Version
 from taggit.models import Tag
 
+from briefings import storyboard
 from briefings.models import (
     Article,
     ArticleStatus,
@@ -88,6 +90,16 @@ def one_row_per_admin_model(editor):
     AccessFailureLog.objects.create(**attempt)
     TOTPDevice.objects.create(user=editor, name="Phone", confirmed=False)
     StaticDevice.objects.create(user=editor, name="Recovery codes")
+    storyboard.compose()  # an edition with the story in it
+    DBTaskResult.objects.create(
+        task_path="briefings.newsletter.send_signup_email",
+        args_kwargs={"args": [1, "confirm"], "kwargs": {}},
+        backend_name="default",
+        run_after=timezone.now(),
+        status="FAILED",
+        exception_class_path="OSError",
+        traceback="OSError: Connection refused",
+    )
     for model in admin.site._registry:
         assert model._default_manager.exists(), f"make a {model._meta.label} row"
 

@@ -227,7 +227,11 @@ def test_renditions_are_made_once_at_their_widths(editor, media, monkeypatch):
     )
     assert response.status_code == 302
     figure = story.figures.get()
-    assert len(saves) == 1 + 4 * 2  # the original, four widths in two formats
+    # The upload as sent (kept aside for the worker), the clean original, four
+    # widths in two formats; the upload kept aside is gone once they exist.
+    assert len(saves) == 1 + 1 + 4 * 2
+    assert saves[0].startswith("incoming/")
+    assert not FileSystemStorage(location=media).exists(saves[0])
     assert [(r["format"], r["width"], r["height"]) for r in figure.renditions] == [
         ("JPEG", 480, 240),
         ("JPEG", 800, 400),
@@ -251,7 +255,7 @@ def test_renditions_are_made_once_at_their_widths(editor, media, monkeypatch):
     assert editor.post(change_url(story), data).status_code == 302
     figure.refresh_from_db()
     assert figure.caption == "A new caption."
-    assert len(saves) == 9
+    assert len(saves) == 10
     assert [p.stat().st_mtime_ns for p in stored_files(media)] == mtimes
 
 
