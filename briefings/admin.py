@@ -536,6 +536,9 @@ class ArticleAdmin(CompareVersionAdmin):
         )
         if obj.status == ArticleStatus.PUBLISHED and not obj.published_at:
             obj.published_at = timezone.now()
+        if not change:
+            obj.created_by = request.user  # the desk's "My drafts"
+        obj.last_edited_by = request.user
         super().save_model(request, obj, form, change)
         obj.record_transition(previous, request.user)
 

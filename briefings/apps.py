@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
+from django.db.models.signals import post_save
 
 
 class NewsroomAdminConfig(admin_apps.AdminConfig):
@@ -21,3 +22,12 @@ class BriefingsConfig(AppConfig):
         images.apply_pixel_limit()
         # Keeps every story's search vector current (PostgreSQL).
         search.connect_signals()
+        # The review loop: every workflow step tells the people it concerns.
+        from . import review
+        from .models import WorkflowEvent
+
+        post_save.connect(
+            review.on_workflow_event,
+            sender=WorkflowEvent,
+            dispatch_uid="briefings.review.on_workflow_event",
+        )

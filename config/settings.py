@@ -407,6 +407,11 @@ if os.environ.get("DJANGO_EMAIL_HOST", ""):
     }
 else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+# The review loop e-mails Editors and writers (briefings/review.py) when on; by
+# default, when an SMTP server is configured. Notices on the desk come anyway.
+BRIEFINGS_REVIEW_EMAILS = env_bool(
+    "BRIEFINGS_REVIEW_EMAILS", bool(os.environ.get("DJANGO_EMAIL_HOST", ""))
+)
 DEFAULT_FROM_EMAIL = os.environ.get(
     "DJANGO_DEFAULT_FROM_EMAIL", "Storyboard <newsletter@localhost>"
 )
