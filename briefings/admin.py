@@ -25,10 +25,11 @@ from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.text import slugify
 from reversion_compare.admin import CompareVersionAdmin
 from taggit.models import Tag
 
-from . import prepublish, tags
+from . import prepublish, seo, tags
 from .adminsite import PUBLISH_PERMISSION
 from .models import (
     Article,
@@ -75,7 +76,22 @@ def can_publish(user):
 # --- Inlines -----------------------------------------------------------------
 
 
-class BylineFormSet(BaseInlineFormSet):
+class LabelledFormSet(BaseInlineFormSet):
+    """Rows of a table whose inputs name themselves for screen readers.
+
+    A tabular inline labels its columns once, in the header; each input gets
+    an aria-label ("Position, row 2") so that it has an accessible name.
+    """
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        row = "new row" if index is None else f"row {index + 1}"
+        for name, field in form.fields.items():
+            label = "Delete" if name == "DELETE" else (field.label or name)
+            field.widget.attrs.setdefault("aria-label", f"{label}, {row}")
+
+
+class BylineFormSet(LabelledFormSet):
     def clean(self):
         super().clean()
         if self.instance.status != ArticleStatus.PUBLISHED:
@@ -112,6 +128,7 @@ class FigureForm(forms.ModelForm):
 class FigureInline(admin.StackedInline):
     model = Figure
     form = FigureForm
+    formset = LabelledFormSet
     extra = 0
     fields = [
         ("place", "position"),
@@ -140,6 +157,7 @@ class FigureInline(admin.StackedInline):
 
 class RelatedLinkInline(admin.TabularInline):
     model = RelatedLink
+    formset = LabelledFormSet
     fk_name = "article"
     extra = 0
     fields = ["position", "title", "url", "story", "resolves_to"]
@@ -172,6 +190,7 @@ class CorrectionInline(admin.TabularInline):
     """Corrections and clarifications readers see under the story."""
 
     model = Correction
+    formset = LabelledFormSet
     extra = 0
     can_delete = False  # a correction is the record of a mistake: it stays
     fields = ["kind", "made_at", "text"]
@@ -201,6 +220,7 @@ class PreviewLinkInline(admin.TabularInline):
 
     model = PreviewLink
     form = PreviewLinkForm
+    formset = LabelledFormSet
     extra = 0
     can_delete = False
     fields = ["note", "expires_at", "share_url", "state", "revoke"]
@@ -233,6 +253,24 @@ class PreviewLinkInline(admin.TabularInline):
 # --- The story form ------------------------------------------------------------
 
 
+class ScheduleWidget(forms.DateTimeInput):
+    """A date-time picker in the site's time zone, with its own Schedule button."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None, format=None):
+        super().__init__(attrs, format=format or "%Y-%m-%dT%H:%M")
+
+    def render(self, name, value, attrs=None, renderer=None):
+        return format_html(
+            '<span class="schedule-picker">{} <span class="schedule-zone">{}</span> '
+            '<button type="submit" name="_schedule" value="1" class="button">'
+            "Schedule</button></span>",
+            super().render(name, value, attrs, renderer),
+            timezone.get_current_timezone_name(),
+        )
+
+
 class ArticleAdminForm(forms.ModelForm):
     # The story's version when the form was opened (optimistic locking).
     loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
@@ -247,6 +285,14 @@ class ArticleAdminForm(forms.ModelForm):
         label="Suggested tags",
         help_text="Existing tags whose names appear in the headline, standfirst or "
         "text. Tick the ones to add.",
+    )
+
+    schedule_at = forms.DateTimeField(
+        required=False,
+        label="Schedule for",
+        widget=ScheduleWidget,
+        help_text="Pick a date and time, then press Schedule: the story goes "
+        "live then by itself.",
     )
 
     class Meta:
@@ -284,6 +330,38 @@ class ArticleAdminForm(forms.ModelForm):
                 for value, label in ArticleStatus.choices
                 if value in WRITER_STATUSES
             ]
+        self._promotion_defaults()
+        self._show_address()
+
+    def _show_address(self):
+        """The slug's help text names the story's real address."""
+        if "slug" not in self.fields:
+            return
+        slug = self.instance.slug
+        self.fields["slug"].help_text = format_html(
+            "The story's address: <strong>{}</strong>. {}",
+            seo.absolute(f"/stories/{slug or 'words-of-the-headline'}/"),
+            "If you change it after publication, the old address keeps working "
+            "(it redirects here)."
+            if slug
+            else "Filled in from the headline; shorten it if you like.",
+        )
+
+    def _promotion_defaults(self):
+        """Promotion fields show their defaults; the social image is one of
+        this story's pictures."""
+        story = self.instance
+        if "social_image" in self.fields:
+            self.fields["social_image"].queryset = Figure.objects.filter(
+                article=story.pk or 0
+            ).exclude(image="")
+        placeholders = {
+            "seo_title": story.headline or "The headline",
+            "meta_description": story.promo_description or "The standfirst",
+        }
+        for name, text in placeholders.items():
+            if name in self.fields:
+                self.fields[name].widget.attrs["placeholder"] = text
 
     def clean_tags(self):
         # Aliases and other spellings of existing tags become those tags.
@@ -291,6 +369,7 @@ class ArticleAdminForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        self._apply_schedule(cleaned)
         if cleaned.get("suggested_tags") and "tags" in cleaned:
             cleaned["tags"] = tags.canonical_names(
                 [*cleaned["tags"], *cleaned["suggested_tags"]]
@@ -310,6 +389,20 @@ class ArticleAdminForm(forms.ModelForm):
             if not cleaned.get("published_at"):
                 cleaned["published_at"] = timezone.now()
         return cleaned
+
+    def _apply_schedule(self, cleaned):
+        """The Schedule button: publish at the chosen time, which must be ahead."""
+        if "_schedule" not in self.data or "schedule_at" not in self.fields:
+            return
+        when = cleaned.get("schedule_at")
+        if when is None or when <= timezone.now():
+            self.add_error(
+                "schedule_at",
+                "Choose a date and time in the future to schedule the story.",
+            )
+            return
+        cleaned["status"] = ArticleStatus.PUBLISHED
+        cleaned["published_at"] = when
 
     def _check_not_stale(self, version):
         if self.instance.pk is None or version is None:
@@ -384,14 +477,22 @@ class ArticleAdmin(CompareVersionAdmin):
         "published_at",
         "updated_at",
         "tag_names",
+        "last_edited",
     ]
+    list_select_related = ["last_edited_by"]
     list_filter = [
         StatusFilter,
         ("bylines__author", admin.RelatedOnlyFieldListFilter),
         TagFilter,
         "published_at",
     ]
-    search_fields = ["headline", "standfirst", "body", "figures__caption"]
+    search_fields = [
+        "headline",
+        "standfirst",
+        "body",
+        "figures__caption",
+        "bylines__author__name",
+    ]
     date_hierarchy = "published_at"
     prepopulated_fields = {"slug": ["headline"]}
     inlines = [
@@ -439,6 +540,7 @@ class ArticleAdmin(CompareVersionAdmin):
                 "fields": [
                     "checklist",
                     "status",
+                    "schedule_at",
                     "published_at",
                     "updated_at",
                     "substantive_update",
@@ -447,6 +549,15 @@ class ArticleAdmin(CompareVersionAdmin):
                 "description": "Writers save drafts and submit them for review; "
                 "editors publish. A publication time in the future schedules "
                 "the story: it goes live at that time by itself.",
+            },
+        ),
+        (
+            "Promotion",
+            {
+                "classes": ["collapse"],
+                "fields": ["seo_title", "meta_description", "social_image"],
+                "description": "What search engines and social sites show. "
+                "Empty fields use the headline, the standfirst and the hero.",
             },
         ),
         ("Readers", {"fields": ["reads"]}),
@@ -508,7 +619,9 @@ class ArticleAdmin(CompareVersionAdmin):
                 {
                     **options,
                     "fields": [
-                        f for f in options["fields"] if f != "substantive_update"
+                        f
+                        for f in options["fields"]
+                        if f not in ("substantive_update", "schedule_at")
                     ],
                 },
             )
@@ -633,6 +746,13 @@ class ArticleAdmin(CompareVersionAdmin):
     @admin.display(description="Authors")
     def author_names(self, obj):
         return ", ".join(author.name for author in obj.byline_authors)
+
+    @admin.display(description="Last edited", ordering="-edited_at")
+    def last_edited(self, obj):
+        when = timezone.localtime(obj.edited_at).strftime("%H:%M, %d %b")
+        if obj.last_edited_by is None:
+            return when
+        return f"{when} by {obj.last_edited_by.get_full_name() or obj.last_edited_by}"
 
     @admin.display(description="Tags")
     def tag_names(self, obj):
@@ -777,8 +897,41 @@ class ArticleAdmin(CompareVersionAdmin):
         return super().changelist_view(request, extra_context)
 
 
+class AuthorAdminForm(forms.ModelForm):
+    """The slug fills itself in from the name (in the browser as you type, and
+    on the server when it is left empty, with or without JavaScript)."""
+
+    class Meta:
+        model = Author
+        fields = ["name", "slug", "bio"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["slug"].required = False
+        self.fields["slug"].help_text = format_html(
+            "The author page's address: <strong>{}</strong>. Filled in from the "
+            "name when left empty.",
+            seo.absolute(f"/authors/{self.instance.slug or 'name-of-the-author'}/"),
+        )
+
+    def clean_slug(self):
+        slug = self.cleaned_data.get("slug") or slugify(
+            self.cleaned_data.get("name", "")
+        )
+        if not slug:
+            raise ValidationError("Give the author a name made of letters or digits.")
+        taken = Author.objects.exclude(pk=self.instance.pk)
+        if self.cleaned_data.get("slug"):
+            return slug  # the editor's own choice: uniqueness is checked as usual
+        base, n = slug, 2
+        while taken.filter(slug=slug).exists():
+            slug, n = f"{base}-{n}", n + 1
+        return slug
+
+
 @admin.register(Author)
 class AuthorAdmin(admin.ModelAdmin):
+    form = AuthorAdminForm
     list_display = ["name", "slug"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}

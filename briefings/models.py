@@ -50,7 +50,10 @@ def shorten(text: str, limit: int) -> str:
     text = " ".join(text.split())
     if len(text) <= limit:
         return text
-    return text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:.") + "…"
+    cut = text[: limit - 1]
+    if text[limit - 1] != " ":  # do not keep half a word
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:.") + "…"
 
 
 class ArticleStatus(models.TextChoices):
@@ -158,7 +161,7 @@ class Article(models.Model):
     slug = models.SlugField(
         max_length=320,
         unique=True,
-        help_text="The story's address: /stories/<slug>/. If you change it after "
+        help_text="The story's address: /stories/(slug)/. If you change it after "
         "publication, the old address keeps working (it redirects here).",
     )
     standfirst = models.TextField(
@@ -474,9 +477,11 @@ class Article(models.Model):
     @property
     def promo_image(self):
         """The figure shared on social sites: the chosen one, else the hero."""
-        chosen = self.social_image
-        if chosen is not None and chosen.image and chosen.article_id == self.pk:
-            return chosen
+        if self.social_image_id:
+            # Among the story's own figures (prefetched on story pages).
+            for figure in self.figures.all():
+                if figure.pk == self.social_image_id and figure.image:
+                    return figure
         return self.hero
 
     @cached_property

@@ -257,6 +257,11 @@ USE_TZ = True
 SEED_TIME_ZONE = os.environ.get("SEED_TIME_ZONE", "UTC")
 
 SITE_NAME = os.environ.get("BRIEFINGS_SITE_NAME", "Briefings")
+# <meta name="description"> of pages that have none of their own (home, lists).
+SITE_DESCRIPTION = os.environ.get(
+    "BRIEFINGS_SITE_DESCRIPTION",
+    "News and analysis from the Briefings newsroom, updated through the day.",
+)
 OTP_TOTP_ISSUER = SITE_NAME  # the name authenticator apps show
 # Where the admin lives ("newsroom/" rather than the "admin/" every bot tries).
 ADMIN_URL = os.environ.get("DJANGO_ADMIN_URL", "admin/").strip("/") + "/"
