@@ -7,6 +7,7 @@ sign-in) and checks the permission its action needs.
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils import timezone
@@ -14,7 +15,11 @@ from django.views.decorators.http import require_POST
 
 from . import review
 from .adminsite import PUBLISH_PERMISSION
-from .models import Article, ArticleStatus, Notice
+from .body import render_body
+from .models import Article, ArticleStatus, Figure, FigurePlace, Notice
+
+#: The longest body the preview renders (a long feature is about 60,000).
+PREVIEW_MAX_CHARS = 200_000
 
 
 class SendBackForm(forms.Form):
@@ -65,6 +70,30 @@ def dismiss_notice(request, pk):
     return redirect("admin:index")
 
 
+@require_POST
+def body_preview(request):
+    """The story body as readers will get it, rendered by body.py.
+
+    The story form's live preview posts the text (and the story's id, for its
+    saved body figures) here and shows the HTML it gets back.
+    """
+    if not request.user.has_perm("briefings.change_article"):
+        raise PermissionDenied
+    text = request.POST.get("body", "")
+    if len(text) > PREVIEW_MAX_CHARS:
+        return HttpResponseBadRequest(
+            f"The text is too long to preview (over {PREVIEW_MAX_CHARS:,} characters)."
+        )
+    story = request.POST.get("story", "")
+    figures = []
+    if story.isdigit():
+        figures = list(
+            Figure.objects.filter(article=int(story), place=FigurePlace.BODY)
+        )
+    context = {"parts": render_body(text, figures), "embeds_allowed": False}
+    return render(request, "admin/briefings/desk/body_preview.html", context)
+
+
 app_name = "desk"
 urlpatterns = [
     path(
@@ -72,6 +101,7 @@ urlpatterns = [
         admin.site.admin_view(send_back_view),
         name="send-back",
     ),
+    path("body-preview/", admin.site.admin_view(body_preview), name="body-preview"),
     path(
         "notices/<int:pk>/dismiss/",
         admin.site.admin_view(dismiss_notice),
