@@ -23,11 +23,16 @@ class BriefingsConfig(AppConfig):
         # Keeps every story's search vector current (PostgreSQL).
         search.connect_signals()
         # The review loop: every workflow step tells the people it concerns.
-        from . import review
-        from .models import WorkflowEvent
+        from . import editing, review
+        from .models import Article, WorkflowEvent
 
         post_save.connect(
             review.on_workflow_event,
             sender=WorkflowEvent,
             dispatch_uid="briefings.review.on_workflow_event",
+        )
+        post_save.connect(
+            editing.forget_new_story_autosave,
+            sender=Article,
+            dispatch_uid="briefings.editing.forget_new_story_autosave",
         )

@@ -4,16 +4,18 @@ Every view goes through the admin site's `admin_view` (staff only, two-factor
 sign-in) and checks the permission its action needs.
 """
 
+import json
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseBadRequest
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from . import review
+from . import editing, review
 from .adminsite import PUBLISH_PERMISSION
 from .body import render_body
 from .models import Article, ArticleStatus, Figure, FigurePlace, Notice
@@ -94,6 +96,65 @@ def body_preview(request):
     return render(request, "admin/briefings/desk/body_preview.html", context)
 
 
+def _story_to_edit(request, pk):
+    """The story `pk` if the signed-in person may change it (or None: a new one)."""
+    if not request.user.has_perm("briefings.change_article"):
+        raise PermissionDenied
+    if pk is None:
+        if not request.user.has_perm("briefings.add_article"):
+            raise PermissionDenied
+        return None
+    return get_object_or_404(Article, pk=pk)
+
+
+def _when(moment):
+    return timezone.localtime(moment).strftime("%H:%M")
+
+
+@require_POST
+def heartbeat(request, pk):
+    """The story form is open: record it, and say who else has it open."""
+    article = _story_to_edit(request, pk)
+    others = editing.heartbeat(article, request.user)
+    return JsonResponse(
+        {
+            "others": [
+                {"name": presence.name, "seen": _when(presence.seen_at)}
+                for presence in others
+            ]
+        }
+    )
+
+
+@require_POST
+def autosave(request, pk=None):
+    """Keep what the form holds now, without saving the story."""
+    article = _story_to_edit(request, pk)
+    raw = request.POST.get("data", "")
+    if len(raw) > editing.AUTOSAVE_MAX_CHARS:
+        return JsonResponse({"error": "The form is too large to autosave."}, status=400)
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or not all(
+        isinstance(value, str | list) for value in data.values()
+    ):
+        return JsonResponse(
+            {"error": "The autosave must be the form's fields as a JSON object."},
+            status=400,
+        )
+    saved = editing.autosave(request.user, article, data)
+    return JsonResponse({"saved_at": _when(saved.saved_at)})
+
+
+@require_POST
+def discard_autosave(request, pk=None):
+    article = _story_to_edit(request, pk)
+    editing.discard(request.user, article)
+    return JsonResponse({"discarded": True})
+
+
 app_name = "desk"
 urlpatterns = [
     path(
@@ -102,6 +163,27 @@ urlpatterns = [
         name="send-back",
     ),
     path("body-preview/", admin.site.admin_view(body_preview), name="body-preview"),
+    path(
+        "stories/<int:pk>/heartbeat/",
+        admin.site.admin_view(heartbeat),
+        name="heartbeat",
+    ),
+    path(
+        "stories/<int:pk>/autosave/",
+        admin.site.admin_view(autosave),
+        name="autosave",
+    ),
+    path("stories/new/autosave/", admin.site.admin_view(autosave), name="autosave-new"),
+    path(
+        "stories/<int:pk>/autosave/discard/",
+        admin.site.admin_view(discard_autosave),
+        name="discard-autosave",
+    ),
+    path(
+        "stories/new/autosave/discard/",
+        admin.site.admin_view(discard_autosave),
+        name="discard-autosave-new",
+    ),
     path(
         "notices/<int:pk>/dismiss/",
         admin.site.admin_view(dismiss_notice),

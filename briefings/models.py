@@ -960,6 +960,37 @@ class Notice(models.Model):
         return f"To {self.user}: {self.event}"
 
 
+class Autosave(models.Model):
+    """The story form as someone last left it, saved every 30 seconds.
+
+    Not a revision and not the story: one row per person and story (story
+    empty for a story not yet saved), offered back when it is newer than the
+    story's last save.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    article = models.ForeignKey(
+        Article, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    data = models.JSONField(default=dict)
+    saved_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "article"], name="unique_autosave"),
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(article__isnull=True),
+                name="unique_new_story_autosave",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Autosave by {self.user} at {self.saved_at:%Y-%m-%d %H:%M}"
+
+
 class PreviewLinkQuerySet(models.QuerySet):
     def active(self):
         return self.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())

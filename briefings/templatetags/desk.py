@@ -2,7 +2,7 @@
 
 from django import template
 
-from .. import desk, review
+from .. import desk, editing, review
 
 register = template.Library()
 
@@ -27,3 +27,17 @@ def sent_back(article):
     if article is None or article.pk is None:
         return None
     return review.last_sent_back(article)
+
+
+@register.simple_tag(takes_context=True)
+def story_safety(context, article):
+    """What the story form's safety nets start from: who else has the story
+    open, and an autosave to offer back."""
+    user = context["request"].user
+    story = article if article is not None and article.pk else None
+    return {
+        "others": editing.others_editing(story, user) if story else [],
+        "autosave": editing.autosave_to_offer(user, story),
+        "autosave_seconds": editing.AUTOSAVE_SECONDS,
+        "heartbeat_seconds": editing.HEARTBEAT_SECONDS,
+    }
