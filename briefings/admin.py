@@ -29,7 +29,7 @@ from django.utils.text import slugify
 from reversion_compare.admin import CompareVersionAdmin
 from taggit.models import Tag
 
-from . import prepublish, seo, tags
+from . import kept, prepublish, seo, tags
 from .adminsite import PUBLISH_PERMISSION
 from .models import (
     Article,
@@ -119,10 +119,41 @@ class BylineInline(admin.TabularInline):
 
 
 class FigureForm(forms.ModelForm):
+    # A picture chosen before a form error comes back through this (kept.py).
+    kept_image = forms.CharField(widget=forms.HiddenInput, required=False)
+
     class Meta:
         model = Figure
         fields = ["place", "position", "caption", "credit", "image", "alt_text"]
         widgets = {"caption": forms.Textarea(attrs={"rows": 2})}
+
+    def clean(self):
+        cleaned = super().clean()
+        upload = self.files.get(self.add_prefix("image"))
+        if upload is not None:
+            if "image" not in self.errors:
+                self._show_kept(kept.keep(upload), upload.name)
+        elif cleaned.get("kept_image"):
+            restored = kept.restore(cleaned["kept_image"])
+            if restored is not None:
+                cleaned["image"] = restored
+                self._show_kept(cleaned["kept_image"], restored.name)
+        return cleaned
+
+    def _show_kept(self, token, name):
+        """Should the story form come back with an error, keep the picture."""
+        if not token:
+            return
+        self.data = self.data.copy()
+        self.data[self.add_prefix("kept_image")] = token
+        note = format_html(
+            "<strong>Chosen: {}</strong>. It is kept if the story cannot be saved "
+            "yet: no need to choose it again. {}",
+            name,
+            self.fields["image"].help_text,
+        )
+        self.fields["image"].help_text = note
+        self["image"].help_text = note  # the bound field copied the old one
 
 
 class FigureInline(admin.StackedInline):
@@ -136,6 +167,7 @@ class FigureInline(admin.StackedInline):
         "credit",
         ("image", "thumbnail"),
         "alt_text",
+        "kept_image",
     ]
     readonly_fields = ["thumbnail"]
 

@@ -19,6 +19,7 @@ from tests.browser.desk_helpers import (
     sign_in,
 )
 from tests.factories import ArticleFactory
+from tests.test_images import picture
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -88,3 +89,33 @@ def test_presence_autosave_restore_and_the_leave_warning(live_server, browser):
     assert real_errors(wendy_errors) == []
     assert real_errors(eddie_errors) == []
     assert real_errors(again_errors) == []
+
+
+def test_a_chosen_picture_survives_a_form_error(
+    live_server, browser, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    newsroom_user("eddie", "Editors")
+    story = ArticleFactory(headline="Ferries return", slug="ferries-return")
+    page = sign_in(browser, live_server.url, "eddie")
+    errors = console_errors(page)
+    page.goto(f"{live_server.url}/admin/briefings/article/{story.pk}/change/")
+    page.get_by_role("button", name="Add another Figure").click()
+    figure = page.locator("#figures-0")
+    figure.get_by_label("Caption").fill("The first ferry")
+    figure.get_by_label("Alt text").fill("A ferry leaving the harbour")
+    figure.locator("input[type=file]").set_input_files(
+        files=[{"name": "ferry.png", "mimeType": "image/png", "buffer": picture()}]
+    )
+    page.get_by_label("Slug").fill("not a slug!")
+    page.get_by_role("button", name="Save and continue editing").click()
+    expect(page.locator(".errornote")).to_be_visible()
+    expect(page.locator("#figures-0")).to_contain_text("Chosen: ferry.png")
+    assert_accessible(browser, page)
+    page.get_by_label("Slug").fill("ferries-return")
+    page.get_by_role("button", name="Save and continue editing").click()
+    expect(page.locator(".messagelist .success")).to_be_visible()
+    saved = Article.objects.get(pk=story.pk).figures.get()
+    assert saved.image and saved.image_width == 1000
+    expect(page.locator("#figures-0 img.figure-thumbnail")).to_be_visible()
+    assert real_errors(errors) == []
