@@ -88,10 +88,53 @@ class LabelledFormSet(BaseInlineFormSet):
         row = "new row" if index is None else f"row {index + 1}"
         for name, field in form.fields.items():
             label = "Delete" if name == "DELETE" else (field.label or name)
-            field.widget.attrs.setdefault("aria-label", f"{label}, {row}")
+            # The widget itself, inside the admin's related-object wrapper
+            # (whose attrs may be shared with other rows: give each its own).
+            widget = getattr(field.widget, "widget", field.widget)
+            widget.attrs = {**widget.attrs, "aria-label": f"{label}, {row}"}
 
 
-class BylineFormSet(LabelledFormSet):
+class OrderedFormSet(LabelledFormSet):
+    """Rows kept in order with positions 0, 1, 2...: after a save the story's
+    rows are renumbered by (position, then the order they were added), so two
+    rows left at the same position (two new related links both at 0) keep
+    the order the editor added them in, and gaps close. The drag-and-drop
+    script (static/admin/inline_order.js) sets the positions as rows move."""
+
+    def save(self, commit=True):
+        saved = super().save(commit)
+        if commit and self.instance.pk:
+            renumber(self.model.objects.filter(article=self.instance))
+        return saved
+
+
+def renumber(rows):
+    """Positions 0..n-1 in the rows' order; one UPDATE per row that moved."""
+    for number, row in enumerate(rows.order_by("position", "pk")):
+        if row.position != number:
+            type(row).objects.filter(pk=row.pk).update(position=number)
+
+
+class FigureFormSet(LabelledFormSet):
+    """Each body figure needs its own position: `[figure N]` lines name it."""
+
+    def clean(self):
+        super().clean()
+        seen = {}
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None) or {}
+            if not data or data.get("DELETE") or data.get("place") != "body":
+                continue
+            position = data.get("position")
+            if position in seen:
+                raise ValidationError(
+                    f"Two body figures have position {position}: give each its own "
+                    "number (a '[figure N]' line in the text places figure N)."
+                )
+            seen[position] = form
+
+
+class BylineFormSet(OrderedFormSet):
     def clean(self):
         super().clean()
         if self.instance.status != ArticleStatus.PUBLISHED:
@@ -159,7 +202,7 @@ class FigureForm(forms.ModelForm):
 class FigureInline(admin.StackedInline):
     model = Figure
     form = FigureForm
-    formset = LabelledFormSet
+    formset = FigureFormSet
     extra = 0
     fields = [
         ("place", "position"),
@@ -189,7 +232,7 @@ class FigureInline(admin.StackedInline):
 
 class RelatedLinkInline(admin.TabularInline):
     model = RelatedLink
-    formset = LabelledFormSet
+    formset = OrderedFormSet
     fk_name = "article"
     extra = 0
     fields = ["position", "title", "url", "story", "resolves_to"]

@@ -32,11 +32,12 @@ def sent_back(article):
 @register.simple_tag(takes_context=True)
 def story_safety(context, article):
     """What the story form's safety nets start from: who else has the story
-    open, and an autosave to offer back."""
+    open (opening it says so to them), and an autosave to offer back."""
     user = context["request"].user
     story = article if article is not None and article.pk else None
     return {
-        "others": editing.others_editing(story, user) if story else [],
+        # Opening the form is its first heartbeat (the cache, no extra request).
+        "others": editing.heartbeat(story, user) if story else [],
         "autosave": editing.autosave_to_offer(user, story),
         "autosave_seconds": editing.AUTOSAVE_SECONDS,
         "heartbeat_seconds": editing.HEARTBEAT_SECONDS,

@@ -163,6 +163,6 @@
       })
       .catch(function () {});
   }
-  heartbeat();
+  // Opening the form counted as the first heartbeat (on the server).
   setInterval(heartbeat, 1000 * parseInt(config.dataset.heartbeatSeconds, 10));
 })();

@@ -21,7 +21,11 @@ from tests.browser.desk_helpers import (
 from tests.factories import ArticleFactory
 from tests.test_images import picture
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.story_form_timers,
+    pytest.mark.django_db(transaction=True),
+]
 
 TYPED = "The ferries are back after three weeks in port."
 
