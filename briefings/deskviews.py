@@ -13,9 +13,9 @@ from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from . import editing, review
+from . import editing, review, tags
 from .adminsite import PUBLISH_PERMISSION
 from .body import render_body
 from .models import Article, ArticleStatus, Figure, FigurePlace, Notice
@@ -155,6 +155,31 @@ def discard_autosave(request, pk=None):
     return JsonResponse({"discarded": True})
 
 
+def _may_tag(request):
+    if not request.user.has_perm("briefings.change_article"):
+        raise PermissionDenied
+
+
+@require_GET
+def tag_completions(request):
+    """Existing tags and aliases containing what is typed (?q=)."""
+    _may_tag(request)
+    return JsonResponse({"results": tags.matching(request.GET.get("q", ""))})
+
+
+@require_POST
+def tag_suggestions(request):
+    """Existing tags whose names appear in the text typed so far (unsaved)."""
+    _may_tag(request)
+    text = " ".join(
+        request.POST.get(name, "")[: tags.MAX_SUGGESTION_TEXT]
+        for name in ("headline", "standfirst", "body")
+    )
+    current = [name.strip() for name in request.POST.get("tags", "").split(",")]
+    found = tags.suggest(text, exclude=[name for name in current if name])
+    return JsonResponse({"results": [tag.name for tag in found]})
+
+
 app_name = "desk"
 urlpatterns = [
     path(
@@ -183,6 +208,12 @@ urlpatterns = [
         "stories/new/autosave/discard/",
         admin.site.admin_view(discard_autosave),
         name="discard-autosave-new",
+    ),
+    path("tags/", admin.site.admin_view(tag_completions), name="tag-completions"),
+    path(
+        "tags/suggest/",
+        admin.site.admin_view(tag_suggestions),
+        name="tag-suggestions",
     ),
     path(
         "notices/<int:pk>/dismiss/",
