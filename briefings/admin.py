@@ -554,7 +554,6 @@ class ArticleAdmin(CompareVersionAdmin):
         "tag_names",
         "last_edited",
     ]
-    list_select_related = ["last_edited_by"]
     list_filter = [
         StatusFilter,
         ("bylines__author", admin.RelatedOnlyFieldListFilter),
@@ -654,7 +653,13 @@ class ArticleAdmin(CompareVersionAdmin):
     # -- queries ------------------------------------------------------------
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("bylines__author", "tags")
+        # last_edited_by is prefetched, not joined: the workflow actions lock
+        # the chosen rows (FOR UPDATE), which no outer join may come with.
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related("bylines__author", "tags", "last_edited_by")
+        )
 
     # -- permissions ----------------------------------------------------------
 
