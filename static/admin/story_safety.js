@@ -20,15 +20,21 @@
   let dirty = false;
   let changedSinceAutosave = false;
 
+  // One request at a time: a heartbeat never races an autosave.
+  let queue = Promise.resolve();
   function post(url, fields) {
     const data = new FormData();
     Object.keys(fields).forEach(function (key) { data.append(key, fields[key]); });
-    return fetch(url, {
-      method: "POST",
-      body: data,
-      headers: { "X-CSRFToken": token },
-      credentials: "same-origin",
+    const sent = queue.then(function () {
+      return fetch(url, {
+        method: "POST",
+        body: data,
+        headers: { "X-CSRFToken": token },
+        credentials: "same-origin",
+      });
     });
+    queue = sent.catch(function () {});
+    return sent;
   }
 
   function skipped(element) {

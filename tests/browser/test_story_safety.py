@@ -21,15 +21,12 @@ from tests.browser.desk_helpers import (
 from tests.factories import ArticleFactory
 from tests.test_images import picture
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.story_form_timers,
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 TYPED = "The ferries are back after three weeks in port."
 
 
+@pytest.mark.story_form_timers
 def test_presence_autosave_restore_and_the_leave_warning(live_server, browser):
     newsroom_user("wendy", "Writers", first_name="Wendy", last_name="Hale")
     newsroom_user("eddie", "Editors", first_name="Eddie", last_name="Marsh")
@@ -57,7 +54,9 @@ def test_presence_autosave_restore_and_the_leave_warning(live_server, browser):
 
     # Typing is autosaved after 30 seconds, without a revision.
     wendy.get_by_label("Body").fill(TYPED)
-    wendy.clock.run_for(31_000)
+    wendy.clock.run_for(1_000)  # the live preview first, on its own
+    expect(wendy.locator(".body-preview__content")).to_contain_text(TYPED)
+    wendy.clock.run_for(30_000)
     expect(wendy.locator("#autosave-status")).to_contain_text("Draft autosaved at")
     assert Autosave.objects.get().data["body"] == TYPED
     assert Version.objects.count() == revisions
