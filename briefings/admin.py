@@ -33,12 +33,13 @@ from django.utils.decorators import method_decorator
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.module_loading import import_string
+from django.utils.text import slugify
 from django.views.decorators.csp import csp_override
 from reversion.models import Version
 from reversion_compare.admin import CompareVersionAdmin
 from taggit.models import Tag
 
-from . import prepublish, storyboard, tags
+from . import kept, prepublish, seo, storyboard, tags
 from .models import (
     AS_STORED,
     OPEN_STATUSES,
@@ -163,7 +164,65 @@ class StoryPartInline:
 # --- Inlines -----------------------------------------------------------------
 
 
-class BylineFormSet(BaseInlineFormSet):
+class LabelledFormSet(BaseInlineFormSet):
+    """Rows of a table whose inputs name themselves for screen readers.
+
+    A tabular inline labels its columns once, in the header; each input gets
+    an aria-label ("Position, row 2") so that it has an accessible name.
+    """
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        row = "new row" if index is None else f"row {index + 1}"
+        for name, field in form.fields.items():
+            label = "Delete" if name == "DELETE" else (field.label or name)
+            # The widget itself, inside the admin's related-object wrapper
+            # (whose attrs may be shared with other rows: give each its own).
+            widget = getattr(field.widget, "widget", field.widget)
+            widget.attrs = {**widget.attrs, "aria-label": f"{label}, {row}"}
+
+
+class OrderedFormSet(LabelledFormSet):
+    """Rows kept in order with positions 0, 1, 2...: after a save the story's
+    rows are renumbered by (position, then the order they were added), so two
+    rows left at the same position (two new related links both at 0) keep
+    the order the editor added them in, and gaps close. The drag-and-drop
+    script (static/admin/inline_order.js) sets the positions as rows move."""
+
+    def save(self, commit=True):
+        saved = super().save(commit)
+        if commit and self.instance.pk:
+            renumber(self.model.objects.filter(article=self.instance))
+        return saved
+
+
+def renumber(rows):
+    """Positions 0..n-1 in the rows' order; one UPDATE per row that moved."""
+    for number, row in enumerate(rows.order_by("position", "pk")):
+        if row.position != number:
+            type(row).objects.filter(pk=row.pk).update(position=number)
+
+
+class FigureFormSet(LabelledFormSet):
+    """Each body figure needs its own position: `[figure N]` lines name it."""
+
+    def clean(self):
+        super().clean()
+        seen = {}
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None) or {}
+            if not data or data.get("DELETE") or data.get("place") != "body":
+                continue
+            position = data.get("position")
+            if position in seen:
+                raise ValidationError(
+                    f"Two body figures have position {position}: give each its own "
+                    "number (a '[figure N]' line in the text places figure N)."
+                )
+            seen[position] = form
+
+
+class BylineFormSet(OrderedFormSet):
     def clean(self):
         super().clean()
         if self.instance.status != ArticleStatus.PUBLISHED:
@@ -191,15 +250,47 @@ class BylineInline(StoryPartInline, admin.TabularInline):
 
 
 class FigureForm(forms.ModelForm):
+    # A picture chosen before a form error comes back through this (kept.py).
+    kept_image = forms.CharField(widget=forms.HiddenInput, required=False)
+
     class Meta:
         model = Figure
         fields = ["place", "position", "caption", "credit", "image", "alt_text"]
         widgets = {"caption": forms.Textarea(attrs={"rows": 2})}
 
+    def clean(self):
+        cleaned = super().clean()
+        upload = self.files.get(self.add_prefix("image"))
+        if upload is not None:
+            if "image" not in self.errors:
+                self._show_kept(kept.keep(upload), upload.name)
+        elif cleaned.get("kept_image"):
+            restored = kept.restore(cleaned["kept_image"])
+            if restored is not None:
+                cleaned["image"] = restored
+                self._show_kept(cleaned["kept_image"], restored.name)
+        return cleaned
+
+    def _show_kept(self, token, name):
+        """Should the story form come back with an error, keep the picture."""
+        if not token:
+            return
+        self.data = self.data.copy()
+        self.data[self.add_prefix("kept_image")] = token
+        note = format_html(
+            "<strong>Chosen: {}</strong>. It is kept if the story cannot be saved "
+            "yet: no need to choose it again. {}",
+            name,
+            self.fields["image"].help_text,
+        )
+        self.fields["image"].help_text = note
+        self["image"].help_text = note  # the bound field copied the old one
+
 
 class FigureInline(StoryPartInline, admin.StackedInline):
     model = Figure
     form = FigureForm
+    formset = FigureFormSet
     extra = 0
     fields = [
         ("place", "position"),
@@ -207,6 +298,7 @@ class FigureInline(StoryPartInline, admin.StackedInline):
         "credit",
         ("image", "thumbnail"),
         "alt_text",
+        "kept_image",
     ]
     readonly_fields = ["thumbnail"]
 
@@ -233,6 +325,7 @@ class FigureInline(StoryPartInline, admin.StackedInline):
 
 class RelatedLinkInline(StoryPartInline, admin.TabularInline):
     model = RelatedLink
+    formset = OrderedFormSet
     fk_name = "article"
     extra = 0
     fields = ["position", "title", "url", "story", "resolves_to"]
@@ -265,6 +358,7 @@ class CorrectionInline(StoryPartInline, admin.TabularInline):
     """Corrections and clarifications readers see under the story."""
 
     model = Correction
+    formset = LabelledFormSet
     extra = 0
     can_delete = False  # a correction is the record of a mistake: it stays
     fields = ["kind", "made_at", "text"]
@@ -294,6 +388,7 @@ class PreviewLinkInline(admin.TabularInline):
 
     model = PreviewLink
     form = PreviewLinkForm
+    formset = LabelledFormSet
     extra = 0
     can_delete = False
     fields = ["note", "expires_at", "share_url", "state", "revoke"]
@@ -326,6 +421,24 @@ class PreviewLinkInline(admin.TabularInline):
 # --- The story form ------------------------------------------------------------
 
 
+class ScheduleWidget(forms.DateTimeInput):
+    """A date-time picker in the site's time zone, with its own Schedule button."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None, format=None):
+        super().__init__(attrs, format=format or "%Y-%m-%dT%H:%M")
+
+    def render(self, name, value, attrs=None, renderer=None):
+        return format_html(
+            '<span class="schedule-picker">{} <span class="schedule-zone">{}</span> '
+            '<button type="submit" name="_schedule" value="1" class="button">'
+            "Schedule</button></span>",
+            super().render(name, value, attrs, renderer),
+            timezone.get_current_timezone_name(),
+        )
+
+
 class ArticleAdminForm(forms.ModelForm):
     # The story's version when the form was opened (optimistic locking).
     loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
@@ -345,6 +458,14 @@ class ArticleAdminForm(forms.ModelForm):
         label="Suggested tags",
         help_text="Existing tags whose names appear in the headline, standfirst or "
         "text. Tick the ones to add.",
+    )
+
+    schedule_at = forms.DateTimeField(
+        required=False,
+        label="Schedule for",
+        widget=ScheduleWidget,
+        help_text="Pick a date and time, then press Schedule: the story goes "
+        "live then by itself.",
     )
 
     class Meta:
@@ -393,6 +514,38 @@ class ArticleAdminForm(forms.ModelForm):
                     for value, label in ArticleStatus.choices
                     if value in OPEN_STATUSES
                 ]
+        self._promotion_defaults()
+        self._show_address()
+
+    def _show_address(self):
+        """The slug's help text names the story's real address."""
+        if "slug" not in self.fields:
+            return
+        slug = self.instance.slug
+        self.fields["slug"].help_text = format_html(
+            "The story's address: <strong>{}</strong>. {}",
+            seo.absolute(f"/stories/{slug or 'words-of-the-headline'}/"),
+            "If you change it after publication, the old address keeps working "
+            "(it redirects here)."
+            if slug
+            else "Filled in from the headline; shorten it if you like.",
+        )
+
+    def _promotion_defaults(self):
+        """Promotion fields show their defaults; the social image is one of
+        this story's pictures."""
+        story = self.instance
+        if "social_image" in self.fields:
+            self.fields["social_image"].queryset = Figure.objects.filter(
+                article=story.pk or 0
+            ).exclude(image="")
+        placeholders = {
+            "seo_title": story.headline or "The headline",
+            "meta_description": story.promo_description or "The standfirst",
+        }
+        for name, text in placeholders.items():
+            if name in self.fields:
+                self.fields[name].widget.attrs["placeholder"] = text
 
     def clean_tags(self):
         # Aliases and other spellings of existing tags become those tags.
@@ -400,6 +553,7 @@ class ArticleAdminForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        self._apply_schedule(cleaned)
         if cleaned.get("suggested_tags") and "tags" in cleaned:
             cleaned["tags"] = tags.canonical_names(
                 [*cleaned["tags"], *cleaned["suggested_tags"]]
@@ -418,6 +572,20 @@ class ArticleAdminForm(forms.ModelForm):
             if not cleaned.get("published_at"):
                 cleaned["published_at"] = timezone.now()
         return cleaned
+
+    def _apply_schedule(self, cleaned):
+        """The Schedule button: publish at the chosen time, which must be ahead."""
+        if "_schedule" not in self.data or "schedule_at" not in self.fields:
+            return
+        when = cleaned.get("schedule_at")
+        if when is None or when <= timezone.now():
+            self.add_error(
+                "schedule_at",
+                "Choose a date and time in the future to schedule the story.",
+            )
+            return
+        cleaned["status"] = ArticleStatus.PUBLISHED
+        cleaned["published_at"] = when
 
     def _check_not_stale(self, version):
         if self.instance.pk is None or version is None:
@@ -513,10 +681,17 @@ class ArticleAdmin(CompareVersionAdmin):
         "published_at",
         "updated_at",
         "tag_names",
+        "last_edited",
     ]
     list_filter = [StatusFilter, AuthorFilter, TagFilter, "kind", "published_at"]
     # On PostgreSQL the search goes through the search vector (get_search_results).
-    search_fields = ["headline", "standfirst", "body", "figures__caption"]
+    search_fields = [
+        "headline",
+        "standfirst",
+        "body",
+        "figures__caption",
+        "bylines__author__name",
+    ]
     # Counting every story again for "(N total)" cost a second full count.
     show_full_result_count = False
     paginator = CappedPaginator
@@ -571,6 +746,7 @@ class ArticleAdmin(CompareVersionAdmin):
                     ("checklist", "import_notes_box"),
                     "dismiss_import_notes",
                     "status",
+                    "schedule_at",
                     "published_at",
                     "updated_at",
                     "substantive_update",
@@ -579,6 +755,15 @@ class ArticleAdmin(CompareVersionAdmin):
                 "description": "Writers save drafts and submit them for review; "
                 "editors publish. A publication time in the future schedules "
                 "the story: it goes live at that time by itself.",
+            },
+        ),
+        (
+            "Promotion",
+            {
+                "classes": ["collapse"],
+                "fields": ["seo_title", "meta_description", "social_image"],
+                "description": "What search engines and social sites show. "
+                "Empty fields use the headline, the standfirst and the hero.",
             },
         ),
         ("Readers", {"fields": ["reads"]}),
@@ -600,7 +785,13 @@ class ArticleAdmin(CompareVersionAdmin):
     # -- queries ------------------------------------------------------------
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("bylines__author", "tags")
+        # last_edited_by is prefetched, not joined: the workflow actions lock
+        # the chosen rows (FOR UPDATE), which no outer join may come with.
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related("bylines__author", "tags", "last_edited_by")
+        )
 
     def get_search_results(self, request, queryset, search_term):
         """On PostgreSQL: stories whose search vector (headline, standfirst,
@@ -719,7 +910,9 @@ class ArticleAdmin(CompareVersionAdmin):
                 {
                     **options,
                     "fields": [
-                        f for f in options["fields"] if f != "substantive_update"
+                        f
+                        for f in options["fields"]
+                        if f not in ("substantive_update", "schedule_at")
                     ],
                 },
             )
@@ -760,6 +953,9 @@ class ArticleAdmin(CompareVersionAdmin):
     def save_model(self, request, obj, form, change):
         if form.cleaned_data.get("dismiss_import_notes"):
             obj.import_notes_dismissed = True
+        if not change:
+            obj.created_by = request.user  # the desk's "My drafts"
+        obj.last_edited_by = request.user
         # A revert or recover has already overwritten the row: the workflow
         # compares with what was there (see revision_view, recover_view).
         before = getattr(request, "stories_before", {}).get(obj.pk, AS_STORED)
@@ -901,6 +1097,13 @@ class ArticleAdmin(CompareVersionAdmin):
     @admin.display(description="Authors")
     def author_names(self, obj):
         return ", ".join(author.name for author in obj.byline_authors)
+
+    @admin.display(description="Last edited", ordering="-edited_at")
+    def last_edited(self, obj):
+        when = timezone.localtime(obj.edited_at).strftime("%H:%M, %d %b")
+        if obj.last_edited_by is None:
+            return when
+        return f"{when} by {obj.last_edited_by.get_full_name() or obj.last_edited_by}"
 
     @admin.display(description="Tags")
     def tag_names(self, obj):
@@ -1049,10 +1252,44 @@ class ArticleAdmin(CompareVersionAdmin):
         return reverse("briefings:article-preview", kwargs={"pk": obj.pk})
 
 
+class AuthorAdminForm(forms.ModelForm):
+    """The slug fills itself in from the name (in the browser as you type, and
+    on the server when it is left empty, with or without JavaScript)."""
+
+    class Meta:
+        model = Author
+        fields = ["name", "slug", "bio"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["slug"].required = False
+        self.fields["slug"].help_text = format_html(
+            "The author page's address: <strong>{}</strong>. Filled in from the "
+            "name when left empty.",
+            seo.absolute(f"/authors/{self.instance.slug or 'name-of-the-author'}/"),
+        )
+
+    def clean_slug(self):
+        slug = self.cleaned_data.get("slug") or slugify(
+            self.cleaned_data.get("name", "")
+        )
+        if not slug:
+            raise ValidationError("Give the author a name made of letters or digits.")
+        taken = Author.objects.exclude(pk=self.instance.pk)
+        if self.cleaned_data.get("slug"):
+            return slug  # the editor's own choice: uniqueness is checked as usual
+        base, n = slug, 2
+        while taken.filter(slug=slug).exists():
+            slug, n = f"{base}-{n}", n + 1
+        return slug
+
+
 @admin.register(Author)
 class AuthorAdmin(admin.ModelAdmin):
     """Writers add authors and edit those with no published story; an author
     whose name is on live bylines is changed by Editors only."""
+
+    form = AuthorAdminForm
 
     list_display = ["name", "slug"]
     search_fields = ["name"]

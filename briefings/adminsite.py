@@ -161,6 +161,8 @@ class NewsroomAdminSite(admin.AdminSite):
     site_header = "Briefings newsroom"
     site_title = "Briefings admin"
     index_title = "Newsroom"
+    # The desk (briefings/desk.py) above the list of models.
+    index_template = "admin/desk.html"
     login_form = TwoFactorAuthenticationForm
 
     def has_permission(self, request):

@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_migrate, post_save
 
 
 class NewsroomAdminConfig(admin_apps.AdminConfig):
@@ -38,3 +38,17 @@ class BriefingsConfig(AppConfig):
         textsafety.connect_signals()
         # Keeps the tags' and authors' story counts.
         usage.connect_signals()
+        # The review loop: every workflow step tells the people it concerns.
+        from . import editing, review
+        from .models import Article, WorkflowEvent
+
+        post_save.connect(
+            review.on_workflow_event,
+            sender=WorkflowEvent,
+            dispatch_uid="briefings.review.on_workflow_event",
+        )
+        post_save.connect(
+            editing.forget_new_story_autosave,
+            sender=Article,
+            dispatch_uid="briefings.editing.forget_new_story_autosave",
+        )

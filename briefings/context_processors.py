@@ -5,7 +5,10 @@ from .consent import EMBEDS, get_state
 
 
 def site(request):
-    return {"site_name": settings.SITE_NAME}
+    return {
+        "site_name": settings.SITE_NAME,
+        "site_description": settings.SITE_DESCRIPTION,
+    }
 
 
 def consent(request):

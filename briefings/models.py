@@ -50,6 +50,30 @@ PREVIEW_LINK_SALT = "briefings.preview-link"
 PUBLISH_PERMISSION = "briefings.publish_article"
 
 
+def plain_text(markdown: str) -> str:
+    """A story body without its Markdown marks, figure and embed lines."""
+    lines = []
+    for line in markdown.splitlines():
+        line = line.strip().lstrip("#>*-+ ").strip()
+        if not line or line.startswith(("[figure", "http://", "https://")):
+            continue
+        lines.append(line)
+    text = " ".join(lines)
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)  # [words](url)
+    return re.sub(r"[*_`\\]", "", text)
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` on one line, cut at a word boundary to at most `limit` characters."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if text[limit - 1] != " ":  # do not keep half a word
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:.") + "…"
+
+
 class ArticleStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     IN_REVIEW = "in_review", "In review"
@@ -350,7 +374,7 @@ class Article(models.Model):
     slug = models.SlugField(
         max_length=320,
         unique=True,
-        help_text="The story's address: /stories/<slug>/. If you change it after "
+        help_text="The story's address: /stories/(slug)/. If you change it after "
         "publication, the old address keeps working (it redirects here).",
     )
     standfirst = models.TextField(
@@ -440,6 +464,46 @@ class Article(models.Model):
         editable=False,
         help_text="The version loadseed last wrote; a later version is an edit.",
     )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        help_text="Who started the story in the admin: its writer on the desk.",
+    )
+    last_edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    # Promotion: what search engines and social sites show (defaults: promo_*).
+    seo_title = models.CharField(
+        "SEO title",
+        max_length=70,
+        blank=True,
+        help_text="The title search engines and social sites show, if it should "
+        "differ from the headline. Up to 70 characters.",
+    )
+    meta_description = models.CharField(
+        max_length=160,
+        blank=True,
+        help_text="The summary search engines show under the title. Up to 160 "
+        "characters; empty means the standfirst.",
+    )
+    social_image = models.ForeignKey(
+        "Figure",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The picture shared on social sites: one of this story's "
+        "figures. Empty means the hero.",
+    )
     # PostgreSQL full-text search: headline (A), standfirst (B), body, captions,
     # authors and tags (C); rewritten whenever any of them changes (search.py).
     search_vector = SearchVectorField(null=True, editable=False)
@@ -521,6 +585,11 @@ class Article(models.Model):
 
     def get_absolute_url(self):
         return links.reverse("briefings:article-detail", [self.slug])
+
+    @property
+    def admin_url(self):
+        """The story's page in the admin."""
+        return reverse("admin:briefings_article_change", args=[self.pk])
 
     @classmethod
     def from_db(cls, db, field_names, values, **kwargs):
@@ -646,6 +715,7 @@ class Article(models.Model):
         """
         before = self.stored_state()
         self.status = status
+        self.last_edited_by = user
         now = timezone.now()
         if status == ArticleStatus.PUBLISHED and (
             not self.published_at or (publish_now and self.published_at > now)
@@ -761,6 +831,30 @@ class Article(models.Model):
 
         body_figures = [f for f in self.figures.all() if f.place == FigurePlace.BODY]
         return render_body(self.body, body_figures)
+
+    @property
+    def promo_title(self):
+        """The title search engines and social sites get."""
+        return self.seo_title.strip() or self.headline
+
+    @property
+    def promo_description(self):
+        """<meta name="description">: the editor's, else the standfirst, else
+        the start of the text (at most 160 characters)."""
+        text = self.meta_description.strip() or self.standfirst.strip()
+        if not text:
+            text = plain_text(self.body)
+        return shorten(text, 160)
+
+    @property
+    def promo_image(self):
+        """The figure shared on social sites: the chosen one, else the hero."""
+        if self.social_image_id:
+            # Among the story's own figures (prefetched on story pages).
+            for figure in self.figures.all():
+                if figure.pk == self.social_image_id and figure.image:
+                    return figure
+        return self.hero
 
     @cached_property
     def shown_updated_at(self):
@@ -1453,6 +1547,7 @@ class WorkflowAction(models.TextChoices):
     SCHEDULED = "scheduled", "Scheduled"
     WITHDRAWN = "withdrawn", "Withdrawn"
     RETURNED = "returned", "Returned to draft"
+    SENT_BACK = "sent_back", "Sent back to the writer"
 
 
 class WorkflowEvent(models.Model):
@@ -1471,6 +1566,9 @@ class WorkflowEvent(models.Model):
         related_name="+",
     )
     at = models.DateTimeField(default=timezone.now)
+    comment = models.TextField(
+        blank=True, help_text="What the editor asks the writer to change."
+    )
 
     class Meta:
         ordering = ["-at", "-pk"]
@@ -1478,6 +1576,70 @@ class WorkflowEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_action_display()} by {self.user or 'someone'} at {self.at}"
+
+
+class NoticeQuerySet(models.QuerySet):
+    def unread(self):
+        return self.filter(read_at__isnull=True)
+
+
+class Notice(models.Model):
+    """A note on someone's desk about a workflow step (see briefings/review.py)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices"
+    )
+    event = models.ForeignKey(
+        WorkflowEvent, on_delete=models.CASCADE, related_name="notices"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NoticeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["user", "-created_at"],
+                condition=Q(read_at__isnull=True),
+                name="notice_unread_idx",
+            )
+        ]
+
+    def __str__(self):
+        return f"To {self.user}: {self.event}"
+
+
+class Autosave(models.Model):
+    """The story form as someone last left it, saved every 30 seconds.
+
+    Not a revision and not the story: one row per person and story (story
+    empty for a story not yet saved), offered back when it is newer than the
+    story's last save.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    article = models.ForeignKey(
+        Article, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    data = models.JSONField(default=dict)
+    saved_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "article"], name="unique_autosave"),
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(article__isnull=True),
+                name="unique_new_story_autosave",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Autosave by {self.user} at {self.saved_at:%Y-%m-%d %H:%M}"
 
 
 class PreviewLinkQuerySet(models.QuerySet):

@@ -26,8 +26,9 @@ def site_protocol() -> str:
 
 
 def hero_image_url(article) -> str | None:
-    """The lead picture for Open Graph: at least 1,200 px wide when it can be."""
-    hero = article.hero
+    """The picture for Open Graph and X cards (the story's social image, else
+    its hero): at least 1,200 px wide when it can be."""
+    hero = article.promo_image
     if hero is None or not hero.image:
         return None
     return absolute(hero.large_rendition()["url"])

@@ -150,3 +150,28 @@ def suggest(text: str, exclude=()) -> list[Tag]:
         (tag for tag in found.values() if tag_key(tag.name) not in excluded),
         key=lambda tag: tag.name.casefold(),
     )
+
+
+def matching(text: str, limit: int = 10) -> list[dict]:
+    """Tags whose name, or one of whose aliases, contains `text` (for the
+    story form's tag completion): names starting with it first.
+
+    Each result is {"name": the tag's name, "alias": the alias matched, or ""}.
+    Two queries, whatever the number of tags.
+    """
+    text = " ".join(text.split())[:100]
+    if not text:
+        return []
+    results = {}
+    for tag in Tag.objects.filter(name__icontains=text).only("name")[: limit * 3]:
+        results.setdefault(tag.pk, {"name": tag.name, "alias": ""})
+    aliases = TagAlias.objects.select_related("tag").filter(name__icontains=text)
+    for alias in aliases[: limit * 3]:
+        results.setdefault(alias.tag.pk, {"name": alias.tag.name, "alias": alias.name})
+    folded = text.casefold()
+
+    def order(result):
+        shown = (result["alias"] or result["name"]).casefold()
+        return (not shown.startswith(folded), result["name"].casefold())
+
+    return sorted(results.values(), key=order)[:limit]

@@ -297,6 +297,11 @@ USE_TZ = True
 SEED_TIME_ZONE = os.environ.get("SEED_TIME_ZONE", "UTC")
 
 SITE_NAME = os.environ.get("BRIEFINGS_SITE_NAME", "Briefings")
+# <meta name="description"> of pages that have none of their own (home, lists).
+SITE_DESCRIPTION = os.environ.get(
+    "BRIEFINGS_SITE_DESCRIPTION",
+    "News and analysis from the Briefings newsroom, updated through the day.",
+)
 OTP_TOTP_ISSUER = SITE_NAME  # the name authenticator apps show
 # Where the admin lives ("newsroom/" rather than the "admin/" every bot tries).
 ADMIN_URL = os.environ.get("DJANGO_ADMIN_URL", "admin/").strip("/") + "/"
@@ -454,6 +459,11 @@ if os.environ.get("DJANGO_EMAIL_HOST", ""):
     }
 else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+# The review loop e-mails Editors and writers (briefings/review.py) when on; by
+# default, when an SMTP server is configured. Notices on the desk come anyway.
+BRIEFINGS_REVIEW_EMAILS = env_bool(
+    "BRIEFINGS_REVIEW_EMAILS", bool(os.environ.get("DJANGO_EMAIL_HOST", ""))
+)
 DEFAULT_FROM_EMAIL = os.environ.get(
     "DJANGO_DEFAULT_FROM_EMAIL", "Storyboard <newsletter@localhost>"
 )

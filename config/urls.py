@@ -14,6 +14,8 @@ def favicon(request):
 
 
 urlpatterns = [
+    # The desk's own admin pages (send back, notices...): briefings/deskviews.py.
+    path(f"{settings.ADMIN_URL}desk/", include("briefings.deskviews")),
     path(settings.ADMIN_URL, admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("favicon.ico", favicon),

@@ -46,6 +46,19 @@ def page(browser):
 
 
 @pytest.fixture(autouse=True)
+def _quiet_story_form(request, monkeypatch):
+    """The story form's heartbeat and autosave stay quiet in browser tests
+    that are not about them: in-memory SQLite shares one connection between
+    the live server's threads, so a request in the background can collide
+    with the test's own. tests/browser/test_story_safety.py keeps them."""
+    if "story_form_timers" not in request.keywords:
+        from briefings import editing
+
+        monkeypatch.setattr(editing, "HEARTBEAT_SECONDS", 3600)
+        monkeypatch.setattr(editing, "AUTOSAVE_SECONDS", 3600)
+
+
+@pytest.fixture(autouse=True)
 def _migration_data(request):
     """Browser tests run against a live server, in transactional tests."""
     if "live_server" in request.fixturenames:
