@@ -1262,6 +1262,8 @@ class AuthorAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if "slug" not in self.fields:
+            return  # read-only: a Writer looking at an author of live stories
         self.fields["slug"].required = False
         self.fields["slug"].help_text = format_html(
             "The author page's address: <strong>{}</strong>. Filled in from the "

@@ -305,10 +305,10 @@ def current_version() -> int:
     return _version_and()[0]
 
 
-# The query parameters a cached page reads (page numbers of listings and
+# The query parameters a cached page reads (keyset positions and page numbers of listings and
 # sitemaps). Any other (utm_source, fbclid...) neither changes the page nor
 # makes a cache entry of its own.
-PAGE_PARAMETERS = ("p", "page", "q")
+PAGE_PARAMETERS = ("after", "before", "p", "page", "q")
 
 
 def _page_query(request) -> str:

@@ -225,6 +225,38 @@ CDN_CACHE_CONTROL = (
     f"max-age={PUBLIC_CACHE_CONTROL['s_maxage']}, stale-while-revalidate=300"
 )
 
+# Background work (Django's Tasks framework; README "Background work"). The
+# default keeps tasks in the site's own database, run by `manage.py db_worker`;
+# BRIEFINGS_TASKS_BACKEND=rq moves them to Redis (django-tasks-rq, needs
+# REDIS_URL and `manage.py rqworker`); "immediate" runs each task inside the
+# call that queues it (the tests' default).
+TASKS_BACKEND = os.environ.get("BRIEFINGS_TASKS_BACKEND", "database").strip().lower()
+_TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "rq": "django_tasks_rq.RQBackend",
+    "immediate": "django.tasks.backends.immediate.ImmediateBackend",
+}
+if TASKS_BACKEND not in _TASK_BACKENDS:
+    raise ImproperlyConfigured(
+        "BRIEFINGS_TASKS_BACKEND must be database, rq or immediate, "
+        f"not {TASKS_BACKEND!r}."
+    )
+if TASKS_BACKEND == "rq" and not os.environ.get("REDIS_URL"):
+    raise ImproperlyConfigured("BRIEFINGS_TASKS_BACKEND=rq needs REDIS_URL.")
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND], "QUEUES": ["default"]}}
+if TASKS_BACKEND == "rq":
+    INSTALLED_APPS += ["django_rq"]
+    RQ_QUEUES = {"default": {"URL": os.environ["REDIS_URL"], "DEFAULT_TIMEOUT": 600}}
+# A failing task runs at most this many times (then it is listed under
+# "Failed tasks" in the admin), waiting TASK_RETRY_SECONDS x attempt between.
+TASK_ATTEMPTS = env_int("BRIEFINGS_TASK_ATTEMPTS", 3)
+TASK_RETRY_SECONDS = env_int("BRIEFINGS_TASK_RETRY_SECONDS", 60)
+# A task still marked running after this long lost its worker (killed, host
+# gone): the daily clean-up lists it as failed.
+TASK_STALE_MINUTES = env_int("BRIEFINGS_TASK_STALE_MINUTES", 60)
+# Finished task rows are deleted after this many days (failed ones after 30).
+TASK_RETENTION_DAYS = env_int("BRIEFINGS_TASK_RETENTION_DAYS", 7)
+
 # Cache: django-redis when REDIS_URL is set, local memory otherwise.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
