@@ -305,9 +305,9 @@ def current_version() -> int:
     return _version_and()[0]
 
 
-# The query parameters a cached page reads (keyset positions and page numbers of listings and
-# sitemaps). Any other (utm_source, fbclid...) neither changes the page nor
-# makes a cache entry of its own.
+# The query parameters a cached page reads (listings' keyset positions, page
+# numbers of sitemaps, search). Any other (utm_source, fbclid...) neither
+# changes the page nor makes a cache entry of its own.
 PAGE_PARAMETERS = ("after", "before", "p", "page", "q")
 
 
