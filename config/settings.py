@@ -293,8 +293,10 @@ else:
 RATE_LIMIT_CACHE = "limits" if REDIS_URL else ""
 if REDIS_URL:
     CACHES["limits"] = {
-        **CACHES["default"],
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        "KEY_PREFIX": CACHES["default"]["KEY_PREFIX"],
     }
 
 # Whole public pages are cached for anonymous readers this long (0: off). The
