@@ -8,6 +8,23 @@ import os
 import shutil
 
 import pytest
+from django.core.servers.basehttp import WSGIServer
+from django.test.testcases import LiveServerThread
+
+# The live server answers one request at a time. Its threads would share the
+# in-memory SQLite test database's one connection, and the story form's own
+# background requests (live preview, tag completion) overlapping a save then
+# broke the save's savepoints ("no such savepoint"), a 500 in a flaky test. A
+# server that is not threaded closes each connection after its answer, so the
+# browser's parallel requests simply wait their turn.
+
+
+class OneAtATimeServer(WSGIServer):
+    def __init__(self, *args, connections_override=None, **kwargs):
+        super().__init__(*args, **kwargs)
+
+
+LiveServerThread.server_class = OneAtATimeServer
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
