@@ -8,7 +8,7 @@ import random
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from briefings import seedformat
+from briefings.importing import seedformat
 
 PEOPLE = [
     "Nikol Pashinyan",

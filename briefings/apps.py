@@ -7,7 +7,7 @@ class NewsroomAdminConfig(admin_apps.AdminConfig):
     """Django's admin, on the newsroom's site (two-factor sign-in)."""
 
     default = False  # named in INSTALLED_APPS; "briefings" is BriefingsConfig
-    default_site = "briefings.adminsite.NewsroomAdminSite"
+    default_site = "briefings.newsroom.adminsite.NewsroomAdminSite"
 
 
 class BriefingsConfig(AppConfig):
@@ -17,15 +17,10 @@ class BriefingsConfig(AppConfig):
     def ready(self):
         # Registers the cookie-declaration system check and the signals that
         # keep cached pages fresh.
-        from . import (  # noqa: F401
-            consent,
-            images,
-            jobs,
-            pagecache,
-            search,
-            textsafety,
-            usage,
-        )
+        from briefings.core import textsafety
+        from briefings.jobs import periodic as jobs
+        from briefings.search import engine as search
+        from briefings.stories import images, usage
 
         images.apply_pixel_limit()
         # Periodic jobs re-queue themselves; `migrate` starts missing chains.
@@ -39,16 +34,16 @@ class BriefingsConfig(AppConfig):
         # Keeps the tags' and authors' story counts.
         usage.connect_signals()
         # The review loop: every workflow step tells the people it concerns.
-        from . import editing, review
-        from .models import Article, WorkflowEvent
+        from briefings.newsroom import editing, review
+        from briefings.stories.models import Article, WorkflowEvent
 
         post_save.connect(
             review.on_workflow_event,
             sender=WorkflowEvent,
-            dispatch_uid="briefings.review.on_workflow_event",
+            dispatch_uid="briefings.newsroom.review.on_workflow_event",
         )
         post_save.connect(
             editing.forget_new_story_autosave,
             sender=Article,
-            dispatch_uid="briefings.editing.forget_new_story_autosave",
+            dispatch_uid="briefings.newsroom.editing.forget_new_story_autosave",
         )

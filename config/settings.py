@@ -81,10 +81,10 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # ETag on every page and "304 Not Modified" for a matching If-None-Match.
     "django.middleware.http.ConditionalGetMiddleware",
-    # Serves cached public pages before everything below runs (briefings/pagecache.py).
-    "briefings.pagecache.PageCacheMiddleware",
+    # Serves cached public pages before everything below runs (web/pagecache.py).
+    "briefings.web.pagecache.PageCacheMiddleware",
     # Anonymous readers' reads from the read replica, when there is one.
-    "briefings.replicas.ReplicaReadsMiddleware",
+    "briefings.core.replicas.ReplicaReadsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -92,15 +92,15 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "briefings.reliability.PermissionsPolicyMiddleware",
+    "briefings.web.health.PermissionsPolicyMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # Deletes the cookies of any group the reader has not accepted.
-    "briefings.consent.CleanCookiesMiddleware",
+    "briefings.consent.cookies.CleanCookiesMiddleware",
     # Login throttling; django-axes wants to be last.
     "axes.middleware.AxesMiddleware",
 ]
 
-# Two-factor sign-in (briefings.adminsite): required of Editors and superusers
+# Two-factor sign-in (briefings.newsroom.adminsite): required of Editors and superusers
 # unless switched off (it is off by default for local development only).
 BRIEFINGS_REQUIRE_2FA = env_bool("BRIEFINGS_REQUIRE_2FA", not DEBUG)
 
@@ -142,8 +142,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "briefings.context_processors.site",
-                "briefings.context_processors.consent",
+                "briefings.web.context_processors.site",
+                "briefings.web.context_processors.consent",
             ],
         },
     },
@@ -170,7 +170,7 @@ PREPARED_STATEMENTS = (
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).update(PREPARED_STATEMENTS)
 # An optional PostgreSQL read replica for anonymous readers' pages
-# (briefings/replicas.py): reads within BRIEFINGS_REPLICA_LAG_SECONDS of a
+# (briefings/core/replicas.py): reads within BRIEFINGS_REPLICA_LAG_SECONDS of a
 # content change, and all of editors', stay on the primary.
 REPLICA_DATABASE = None
 REPLICA_LAG_SECONDS = env_int("BRIEFINGS_REPLICA_LAG_SECONDS", 10)
@@ -183,7 +183,7 @@ if os.environ.get("DATABASE_REPLICA_URL"):
     )
     DATABASES[REPLICA_DATABASE]["TEST"] = {"MIRROR": "default"}
     DATABASES[REPLICA_DATABASE].setdefault("OPTIONS", {}).update(PREPARED_STATEMENTS)
-    DATABASE_ROUTERS = ["briefings.replicas.ReplicaRouter"]
+    DATABASE_ROUTERS = ["briefings.core.replicas.ReplicaRouter"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         # IMMEDIATE transactions take the write lock up front, so two writers
@@ -267,7 +267,7 @@ def redis_cache(url: str, timeout: float = 0.5) -> dict:
     django-redis keeps one client and connection pool per process; a call
     that fails (refused, or no answer within `timeout` seconds) returns the
     default, and the pool then leaves Redis alone for a few seconds
-    (briefings/reliability.py), so a silent Redis costs one timeout, not
+    (briefings/web/health.py), so a silent Redis costs one timeout, not
     one per cache call.
     """
     return {
@@ -277,7 +277,7 @@ def redis_cache(url: str, timeout: float = 0.5) -> dict:
             "IGNORE_EXCEPTIONS": True,
             "SOCKET_CONNECT_TIMEOUT": timeout,
             "SOCKET_TIMEOUT": timeout,
-            "CONNECTION_POOL_CLASS": "briefings.reliability.RestingConnectionPool",
+            "CONNECTION_POOL_CLASS": "briefings.web.health.RestingConnectionPool",
         },
         "KEY_PREFIX": os.environ.get("DJANGO_CACHE_PREFIX", "briefings"),
     }
@@ -287,7 +287,7 @@ if REDIS_URL:
     CACHES = {"default": redis_cache(REDIS_URL)}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-# Rate limits are shared by every worker and fail closed (briefings/limits.py):
+# Rate limits are shared by every worker and fail closed (briefings/core/limits.py):
 # in Redis through Django's own backend, which reports a failure instead of
 # forgiving it; without Redis, in the database.
 RATE_LIMIT_CACHE = "limits" if REDIS_URL else ""
@@ -307,7 +307,7 @@ PAGE_CACHE_SECONDS = env_int(
 )
 
 # With the page cache in Redis, each process also keeps this many of its most
-# recently served pages in memory (briefings/pagecache.py HotPages), served
+# recently served pages in memory (briefings/web/pagecache.py HotPages), served
 # without asking Redis; 0 turns that off.
 PAGE_CACHE_HOT_PAGES = env_int("BRIEFINGS_HOT_PAGES", 200)
 
@@ -396,7 +396,7 @@ elif S3_ENDPOINT_URL:
 elif S3_BUCKET:
     MEDIA_ORIGINS = [f"https://{S3_BUCKET}.s3.amazonaws.com"]
 
-# Uploaded pictures (briefings/images.py): the largest file accepted, and the
+# Uploaded pictures (briefings/stories/images.py): the largest file accepted, and the
 # most pixels (Pillow's decompression-bomb guard follows this number).
 BRIEFINGS_MAX_UPLOAD_MB = env_int("BRIEFINGS_MAX_UPLOAD_MB", 20)
 BRIEFINGS_MAX_IMAGE_PIXELS = env_int("BRIEFINGS_MAX_IMAGE_PIXELS", 40_000_000)
@@ -493,7 +493,7 @@ if os.environ.get("DJANGO_EMAIL_HOST", ""):
     }
 else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
-# The review loop e-mails Editors and writers (briefings/review.py) when on; by
+# The review loop e-mails Editors and writers (briefings/newsroom/review.py) when on; by
 # default, when an SMTP server is configured. Notices on the desk come anyway.
 BRIEFINGS_REVIEW_EMAILS = env_bool(
     "BRIEFINGS_REVIEW_EMAILS", bool(os.environ.get("DJANGO_EMAIL_HOST", ""))

@@ -5,7 +5,7 @@ from django.http import HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
 
-from briefings.reliability import healthz
+from briefings.web.health import healthz
 
 
 def favicon(request):
@@ -15,15 +15,15 @@ def favicon(request):
 
 urlpatterns = [
     # The desk's own admin pages (send back, notices...): briefings/deskviews.py.
-    path(f"{settings.ADMIN_URL}desk/", include("briefings.deskviews")),
+    path(f"{settings.ADMIN_URL}desk/", include("briefings.newsroom.deskviews")),
     path(settings.ADMIN_URL, admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("favicon.ico", favicon),
-    path("", include("briefings.urls")),
+    path("", include("briefings.web.urls")),
 ]
 # Uploaded pictures, in development only (empty unless DEBUG is on);
 # production serves MEDIA_ROOT from the web server or object storage.
 urlpatterns += serve_in_debug(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 # A database that does not answer gives our 503 page (Retry-After), not a 500.
-handler500 = "briefings.reliability.server_error_or_unavailable"
+handler500 = "briefings.web.health.server_error_or_unavailable"

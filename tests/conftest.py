@@ -4,7 +4,9 @@ import pytest
 from django.apps import apps
 from django.core.cache import cache
 
-from briefings import pagecache, reads, search
+from briefings.analytics import reads
+from briefings.search import engine as search
+from briefings.web import pagecache
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,7 @@ from briefings.models import (
     Subscriber,
     SubscriberStatus,
 )
-from briefings.newsletter import CONSENT_WORDINGS, CURRENT_CONSENT_VERSION
+from briefings.newsletter.subscribers import CONSENT_WORDINGS, CURRENT_CONSENT_VERSION
 
 
 def hours_from_now(hours):

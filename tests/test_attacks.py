@@ -25,7 +25,6 @@ from pytest_django.asserts import assertContains, assertNotContains
 from reversion.models import Version
 from taggit.models import Tag
 
-from briefings import storyboard
 from briefings.models import (
     Article,
     ArticleStatus,
@@ -36,7 +35,8 @@ from briefings.models import (
     StoryHour,
     WorkflowEvent,
 )
-from briefings.newsletter import Subscriber
+from briefings.newsletter import storyboard
+from briefings.newsletter.subscribers import Subscriber
 from tests.factories import (
     ArticleFactory,
     AuthorFactory,
@@ -92,7 +92,7 @@ def one_row_per_admin_model(editor):
     StaticDevice.objects.create(user=editor, name="Recovery codes")
     storyboard.compose()  # an edition with the story in it
     DBTaskResult.objects.create(
-        task_path="briefings.newsletter.send_signup_email",
+        task_path="briefings.newsletter.subscribers.send_signup_email",
         args_kwargs={"args": [1, "confirm"], "kwargs": {}},
         backend_name="default",
         run_after=timezone.now(),
@@ -429,7 +429,7 @@ def test_a_related_link_to_a_script_url_is_refused(client, url):
 
 @pytest.mark.parametrize("state", ["draft", "in_review", "scheduled", "withdrawn"])
 def test_unpublished_stories_are_invisible_everywhere_a_reader_looks(client, state):
-    from briefings.readership import hour_start
+    from briefings.analytics.readership import hour_start
 
     word = f"Zorblax{state.replace('_', '')}"
     author = AuthorFactory(name="Shared Reporter", slug="shared-reporter")
@@ -633,7 +633,7 @@ def test_odd_unicode_in_search_is_a_clean_page(client, listing, query):
 
 
 def test_a_megabyte_post_body_is_refused_cleanly(client):
-    from briefings.newsletter import CURRENT_CONSENT_VERSION
+    from briefings.newsletter.subscribers import CURRENT_CONSENT_VERSION
 
     data = {"email": "a" * 1_000_000 + "@example.com"}
     data["consent_version"] = CURRENT_CONSENT_VERSION
@@ -662,7 +662,7 @@ def test_a_megabyte_post_body_is_refused_cleanly(client):
     ],
 )
 def test_nul_bytes_and_header_injection_in_the_email_are_refused(client, email):
-    from briefings.newsletter import CURRENT_CONSENT_VERSION
+    from briefings.newsletter.subscribers import CURRENT_CONSENT_VERSION
 
     response = client.post(
         reverse("briefings:newsletter"),
@@ -687,7 +687,7 @@ def test_nul_bytes_in_the_consent_choice_are_refused(client, choice):
 
 @pytest.mark.parametrize("headers", [{}, {"Origin": "https://evil.example"}])
 def test_posts_without_a_csrf_token_from_elsewhere_are_refused(headers):
-    from briefings.newsletter import CURRENT_CONSENT_VERSION
+    from briefings.newsletter.subscribers import CURRENT_CONSENT_VERSION
 
     client = Client(enforce_csrf_checks=True)
     response = client.post(
@@ -730,7 +730,7 @@ ELSEWHERE = [
 @pytest.mark.parametrize("target", ELSEWHERE)
 def test_no_redirect_parameter_leaves_the_site(client, settings, target):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    from briefings.newsletter import CURRENT_CONSENT_VERSION
+    from briefings.newsletter.subscribers import CURRENT_CONSENT_VERSION
 
     response = client.post(
         reverse("briefings:consent"),

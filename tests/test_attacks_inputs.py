@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from pytest_django.asserts import assertContains
 from taggit.models import Tag
 
+from briefings.core.textsafety import clean_line, clean_text, xml_safe
 from briefings.models import Article, Author, TagAlias
-from briefings.search import clean_query
-from briefings.textsafety import clean_line, clean_text, xml_safe
+from briefings.search.engine import clean_query
 from tests.factories import (
     ArticleFactory,
     AuthorFactory,

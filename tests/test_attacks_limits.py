@@ -13,10 +13,11 @@ from django.urls import reverse
 from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains
 
-from briefings import limits, search
-from briefings.limits import RateLimit
+from briefings.core import limits
+from briefings.core.limits import RateLimit
 from briefings.models import ConsentRecord, SearchTerm, SearchTermDay, SearchTermReader
-from briefings.newsletter import mailbox
+from briefings.newsletter.subscribers import mailbox
+from briefings.search import engine as search
 from tests.factories import ArticleFactory
 from tests.test_newsletter import SIGNUP, sign_up
 
@@ -139,7 +140,7 @@ def test_sign_ups_are_refused_while_the_limit_store_is_down(client, settings):
     options = {"socket_connect_timeout": 0.2, "socket_timeout": 0.2}
     settings.CACHES = {
         "default": {
-            "BACKEND": "briefings.reliability.ForgivingRedisCache",
+            "BACKEND": "briefings.web.health.ForgivingRedisCache",
             "LOCATION": DEAD_REDIS,
             "OPTIONS": options,
         },

@@ -5,7 +5,7 @@ import html
 from hypothesis import given
 from hypothesis import strategies as st
 
-from briefings.body import (
+from briefings.stories.body import (
     escape_markdown,
     heading_markdown,
     render_body,

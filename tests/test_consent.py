@@ -14,8 +14,8 @@ from django.test import Client
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains
 
-from briefings.admin import csv_safe
 from briefings.models import ConsentMethod, ConsentRecord, CookieDeclaration, StoryDay
+from briefings.newsroom.admin import csv_safe
 from tests.factories import ArticleFactory, BylineFactory, story_with_video
 
 pytestmark = pytest.mark.django_db

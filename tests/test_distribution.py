@@ -12,8 +12,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from pytest_django.asserts import assertContains, assertNotContains
 
-from briefings import sitemaps
 from briefings.models import FigurePlace
+from briefings.web import sitemaps
 from tests.factories import (
     ArticleFactory,
     AuthorFactory,
@@ -348,7 +348,7 @@ def test_previews_are_not_offered_to_search_engines(client, django_user_model):
 
 
 def test_deploy_check_asks_for_the_public_https_address(settings):
-    from briefings.seo import check_site_url
+    from briefings.core.seo import check_site_url
 
     assert check_site_url() == []  # https://news.example.org
     settings.SITE_URL = "http://127.0.0.1:8000"

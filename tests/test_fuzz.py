@@ -13,9 +13,9 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from briefings.importing.seedformat import ParsedArticle, SeedFormatError, parse_bytes
 from briefings.models import Article
-from briefings.search import MAX_QUERY_LENGTH, clean_query, results
-from briefings.seedformat import ParsedArticle, SeedFormatError, parse_bytes
+from briefings.search.engine import MAX_QUERY_LENGTH, clean_query, results
 from tests.factories import ArticleFactory
 from tests.test_seedformat import SEED
 

@@ -14,8 +14,8 @@ from django_redis.cache import RedisCache
 from pytest_django.asserts import assertContains, assertNotContains
 from redis.client import PubSub
 
-from briefings import pagecache
 from briefings.models import Article
+from briefings.web import pagecache
 from tests.factories import ArticleFactory, BylineFactory
 
 pytestmark = [

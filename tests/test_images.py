@@ -11,8 +11,8 @@ from django.urls import reverse
 from PIL import Image
 from pytest_django.asserts import assertContains, assertNotContains
 
-from briefings.images import check_image
 from briefings.models import Figure, FigurePlace
+from briefings.stories.images import check_image
 from tests.factories import ArticleFactory, BylineFactory, FigureFactory
 from tests.test_admin import change_url, form_values, staff
 
@@ -463,7 +463,7 @@ def test_an_embedded_colour_profile_is_dropped_and_the_colours_kept():
     """
     from PIL import ImageCms
 
-    from briefings.images import clean_original
+    from briefings.stories.images import clean_original
 
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     content = picture("PNG", (40, 30), (200, 40, 90, 255), icc_profile=srgb)

@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from pytest_django.asserts import assertContains
 
-from briefings import kept
+from briefings.newsroom import kept
 from tests.factories import ArticleFactory, BylineFactory
 from tests.test_admin import as_user, change_url, form_values, staff
 from tests.test_images import picture

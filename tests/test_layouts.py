@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from briefings.seedformat import (
+from briefings.importing.seedformat import (
     FURNITURE,
     Figure,
     Heading,

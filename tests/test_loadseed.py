@@ -13,7 +13,9 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection
 from pytest_django.asserts import assertContains, assertNotContains
 
-from briefings import seedformat
+from briefings.importing import seedformat
+from briefings.importing.seedformat import Figure as SeedFigure
+from briefings.importing.seedformat import Heading, Paragraph, ParsedArticle
 from briefings.management.commands.loadseed import ANALYZE_MIN_STORIES
 from briefings.models import (
     Article,
@@ -23,8 +25,6 @@ from briefings.models import (
     FigurePlace,
     RelatedLink,
 )
-from briefings.seedformat import Figure as SeedFigure
-from briefings.seedformat import Heading, Paragraph, ParsedArticle
 
 pytestmark = pytest.mark.django_db
 

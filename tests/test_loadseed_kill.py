@@ -7,7 +7,7 @@ import time
 
 from django.conf import settings
 
-from briefings import seedformat
+from briefings.importing import seedformat
 from tests.test_loadseed_race import manage, scratch_database
 
 sys.path.insert(0, str(settings.BASE_DIR / "bench"))

@@ -8,9 +8,14 @@ from django.urls import reverse
 from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains
 
-from briefings import reads
+from briefings.analytics import reads
+from briefings.analytics.readership import (
+    bar_chart,
+    hour_start,
+    hourly_views,
+    most_read,
+)
 from briefings.models import ArticleStatus, StoryHour
-from briefings.readership import bar_chart, hour_start, hourly_views, most_read
 from tests.factories import ArticleFactory, BylineFactory
 from tests.test_admin import as_user, change_url, staff
 

@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains
 
-from briefings.newsletter import (
+from briefings.newsletter.subscribers import (
     CONSENT_WORDINGS,
     CURRENT_CONSENT_VERSION,
     Subscriber,

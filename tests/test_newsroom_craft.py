@@ -12,7 +12,6 @@ from PIL import Image
 from pytest_django.asserts import assertContains, assertNotContains
 from taggit.models import Tag
 
-from briefings import prepublish, tags
 from briefings.models import (
     Article,
     ArticleStatus,
@@ -21,6 +20,8 @@ from briefings.models import (
     TagAlias,
     TagRedirect,
 )
+from briefings.newsroom import prepublish
+from briefings.stories import tags
 from tests.factories import (
     ArticleFactory,
     BylineFactory,
@@ -230,7 +231,7 @@ def test_the_story_form_suggests_existing_tags_found_in_the_text(client):
 
 
 def test_loadseed_maps_aliases_to_their_tags():
-    from briefings.importing import Importer
+    from briefings.importing.importer import Importer
 
     karabakh = Tag.objects.create(name="Nagorno-Karabakh")
     TagAlias.objects.create(name="Nagorno Karabakh", tag=karabakh)

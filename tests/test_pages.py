@@ -9,10 +9,10 @@ from django.urls import reverse, set_script_prefix
 from pytest_django.asserts import assertContains, assertNotContains
 from taggit.models import Tag
 
-from briefings import pagecache
+from briefings.analytics.readership import most_read_for_page
 from briefings.models import FigurePlace
-from briefings.readership import most_read_for_page
-from briefings.search import trending_terms
+from briefings.search.engine import trending_terms
+from briefings.web import pagecache
 from tests.factories import (
     ArticleFactory,
     AuthorFactory,
@@ -369,7 +369,7 @@ def test_server_error_page_is_plain_and_friendly(client, monkeypatch):
     def broken(self):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("briefings.views.HomeView.get_listing", broken)
+    monkeypatch.setattr("briefings.web.views.HomeView.get_listing", broken)
     client.raise_request_exception = False
     response = client.get(reverse("briefings:home"))
     assert response.status_code == 500

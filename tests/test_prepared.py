@@ -1,6 +1,6 @@
 """Prepared queries: compiled once, they return what the queryset returns.
 
-The story page runs its queries through briefings.prepared; these tests pin
+The story page runs its queries through briefings.core.prepared; these tests pin
 that a prepared query gives the same rows as the plain queryset for every new
 set of values, and that what cannot be prepared safely is refused instead of
 answering with the wrong rows.
@@ -14,8 +14,8 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from briefings.core.prepared import prepared
 from briefings.models import Article, Byline, Figure, published_story
-from briefings.prepared import prepared
 from tests.factories import (
     ArticleFactory,
     AuthorFactory,

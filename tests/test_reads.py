@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from briefings import reads
+from briefings.analytics import reads
 from briefings.models import StoryDay
 from tests.factories import ArticleFactory, BylineFactory
 

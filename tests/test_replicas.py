@@ -7,9 +7,10 @@ from django.core.cache import cache
 from django.http import HttpResponse
 from django.test import RequestFactory
 
-from briefings import pagecache, replicas
+from briefings.core import replicas
+from briefings.core.replicas import ReplicaReadsMiddleware, ReplicaRouter
 from briefings.models import Article
-from briefings.replicas import ReplicaReadsMiddleware, ReplicaRouter
+from briefings.web import pagecache
 from tests.test_settings import load_settings
 
 router = ReplicaRouter()
@@ -86,7 +87,7 @@ def test_the_replica_is_configured_from_the_environment():
     )
     values = json.loads(done.stdout)
     assert values["alias"] == "replica"
-    assert values["routers"] == ["briefings.replicas.ReplicaRouter"]
+    assert values["routers"] == ["briefings.core.replicas.ReplicaRouter"]
     assert values["replica"]["HOST"] == "replica.example"
     assert values["replica"]["TEST"] == {"MIRROR": "default"}
     assert values["replica"]["OPTIONS"] == {

@@ -17,8 +17,6 @@ from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains
 from taggit.models import Tag
 
-from briefings import admin as briefings_admin
-from briefings import sitemaps, usage
 from briefings.models import (
     Article,
     ArticleStatus,
@@ -28,7 +26,10 @@ from briefings.models import (
     TaggedArticle,
     TagUsage,
 )
-from briefings.search import update_search_vectors
+from briefings.newsroom import admin as briefings_admin
+from briefings.search.engine import update_search_vectors
+from briefings.stories import usage
+from briefings.web import sitemaps
 from tests.factories import (
     ArticleFactory,
     AuthorFactory,

@@ -15,9 +15,8 @@ from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains
 from taggit.models import Tag
 
-from briefings import pagecache
 from briefings.models import Article, SearchTerm, SearchTermDay, SearchTermReader
-from briefings.search import (
+from briefings.search.engine import (
     MAX_QUERY_LENGTH,
     MAX_TERM_LENGTH,
     TRENDS_KEY,
@@ -25,6 +24,7 @@ from briefings.search import (
     normalise_term,
     trending_terms,
 )
+from briefings.web import pagecache
 from tests.factories import (
     ArticleFactory,
     AuthorFactory,
@@ -505,8 +505,8 @@ def test_search_query_ceiling(client, django_assert_max_num_queries, settings, s
 
 
 def test_many_matches_rank_the_newest(client, monkeypatch):
-    monkeypatch.setattr("briefings.search.MAX_RESULTS", 3)
-    monkeypatch.setattr("briefings.views.MAX_RESULTS", 3)
+    monkeypatch.setattr("briefings.search.engine.MAX_RESULTS", 3)
+    monkeypatch.setattr("briefings.web.views.MAX_RESULTS", 3)
     for n in range(5):
         ArticleFactory(
             published=True,

@@ -309,7 +309,7 @@ def test_pages_render_from_the_database_when_redis_is_down(client, settings):
 def test_errors_that_are_not_the_database_stay_a_plain_500(client):
     reader = Client(raise_request_exception=False)
     with mock.patch(
-        "briefings.views.HomeView.get_listing", side_effect=RuntimeError("bug")
+        "briefings.web.views.HomeView.get_listing", side_effect=RuntimeError("bug")
     ):
         response = reader.get(reverse("briefings:home"))
     assert response.status_code == 500

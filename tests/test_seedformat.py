@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from briefings.seedformat import (
+from briefings.importing.seedformat import (
     MAX_BYTES,
     MAX_HEADLINE,
     ORGANISATIONS,

@@ -11,8 +11,8 @@ from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains
 from reversion.models import Version
 
-from briefings import editing
 from briefings.models import Article, Autosave
+from briefings.newsroom import editing
 from tests.factories import ArticleFactory
 from tests.test_admin import as_user, change_url, form_values, staff
 

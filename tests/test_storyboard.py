@@ -14,15 +14,13 @@ from django.urls import reverse
 from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains
 
-from briefings import storyboard
-from briefings.models import (
-    Delivery,
-    DeliveryStatus,
-    Edition,
-    EditionStatus,
-    StoryDay,
+from briefings.models import Delivery, DeliveryStatus, Edition, EditionStatus, StoryDay
+from briefings.newsletter import storyboard
+from briefings.newsletter.subscribers import (
+    Subscriber,
+    SubscriberStatus,
+    subscriber_from_token,
 )
-from briefings.newsletter import Subscriber, SubscriberStatus, subscriber_from_token
 from tests.factories import ArticleFactory, SubscriberFactory
 from tests.test_admin import as_user, staff
 

@@ -19,7 +19,7 @@ from collections import Counter
 from django.conf import settings
 from django.core import signing
 
-from briefings.newsletter import UNSUBSCRIBE_SALT
+from briefings.newsletter.subscribers import UNSUBSCRIBE_SALT
 from tests.smtpsink import SMTPSink
 from tests.test_loadseed_race import scratch_database
 
@@ -28,7 +28,7 @@ SECRET = "storyboard-worker-test-" + "x" * 40
 
 SETUP = f"""
 from django.utils import timezone
-from briefings import storyboard
+from briefings.newsletter import storyboard
 from briefings.models import Subscriber
 from tests.factories import ArticleFactory, SubscriberFactory
 ArticleFactory.create_batch(3, published=True)

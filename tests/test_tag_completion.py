@@ -5,8 +5,8 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 from taggit.models import Tag
 
-from briefings import tags
 from briefings.models import TagAlias
+from briefings.stories import tags
 from tests.test_admin import as_user, staff
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from briefings.seedformat import Figure, Heading, Paragraph, ParsedArticle, parse_bytes
-from briefings.tagging import suggest_tags
+from briefings.importing.seedformat import (
+    Figure,
+    Heading,
+    Paragraph,
+    ParsedArticle,
+    parse_bytes,
+)
+from briefings.importing.suggester import suggest_tags
 
 SEED = Path(__file__).resolve().parent.parent / "seeds" / "000_bc1b607ab5b064c2.txt"
 

@@ -20,9 +20,12 @@ from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
 from pytest_django.asserts import assertContains
 
-from briefings import images, jobs, newsletter, reads
+from briefings.analytics import reads
+from briefings.jobs import periodic as jobs
 from briefings.models import ConsentRecord, Figure, PeriodicJob, StoryDay
-from briefings.newsletter import CURRENT_CONSENT_VERSION, Subscriber
+from briefings.newsletter import subscribers as newsletter
+from briefings.newsletter.subscribers import CURRENT_CONSENT_VERSION, Subscriber
+from briefings.stories import images
 from tests.factories import ArticleFactory, BylineFactory, SubscriberFactory
 from tests.test_admin import as_user, form_values, staff
 from tests.test_images import change_url, picture
@@ -62,8 +65,10 @@ def test_sign_up_queues_the_email_and_the_worker_sends_it(client, settings):
     )
     assert response.status_code == 302
     assert mail.outbox == []  # nothing sent while the reader waited
-    [queued] = DBTaskResult.objects.exclude(task_path="briefings.jobs.run_periodic")
-    assert queued.task_path == "briefings.newsletter.send_signup_email"
+    [queued] = DBTaskResult.objects.exclude(
+        task_path="briefings.jobs.periodic.run_periodic"
+    )
+    assert queued.task_path == "briefings.newsletter.subscribers.send_signup_email"
     run_worker()
     [message] = mail.outbox
     assert message.to == ["reader@example.com"]

@@ -12,7 +12,7 @@ CREATE_INDEX = (
     "USING gin (search_vector)"
 )
 DROP_INDEX = "DROP INDEX IF EXISTS article_search_vector_idx"
-# The vector of every story as briefings.search.search_vector() builds it.
+# The vector of every story as briefings.search.engine.search_vector() builds it.
 BACKFILL = """
 UPDATE briefings_article a SET search_vector =
   setweight(to_tsvector('english', coalesce(a.headline, '')), 'A')

@@ -2,7 +2,7 @@
 
 from django import template
 
-from .. import desk, editing, review
+from briefings.newsroom import desk, editing, review
 
 register = template.Library()
 

@@ -2,7 +2,7 @@
 
 from django import template
 
-from ..links import reverse
+from briefings.core.links import reverse
 
 register = template.Library()
 

@@ -1,6 +1,6 @@
 from django import template
 
-from ..newsletter import CONSENT_WORDINGS, CURRENT_CONSENT_VERSION
+from briefings.newsletter.subscribers import CONSENT_WORDINGS, CURRENT_CONSENT_VERSION
 
 register = template.Library()
 

@@ -5,7 +5,7 @@ import json
 from django import template
 from django.utils.safestring import mark_safe
 
-from ..readership import most_read_for_page
+from briefings.analytics.readership import most_read_for_page
 
 register = template.Library()
 

@@ -1,6 +1,6 @@
 from django import template
 
-from ..search import trending_terms
+from briefings.search.engine import trending_terms
 
 register = template.Library()
 

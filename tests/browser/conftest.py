@@ -69,7 +69,7 @@ def _quiet_story_form(request, monkeypatch):
     the live server's threads, so a request in the background can collide
     with the test's own. tests/browser/test_story_safety.py keeps them."""
     if "story_form_timers" not in request.keywords:
-        from briefings import editing
+        from briefings.newsroom import editing
 
         monkeypatch.setattr(editing, "HEARTBEAT_SECONDS", 3600)
         monkeypatch.setattr(editing, "AUTOSAVE_SECONDS", 3600)

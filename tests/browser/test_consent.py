@@ -16,8 +16,8 @@ from django.core import signing
 from django.core.cache import cache
 from django.urls import reverse
 
-from briefings import reads
-from briefings.consent import META_COOKIE, META_SALT, READER_COOKIE
+from briefings.analytics import reads
+from briefings.consent.cookies import META_COOKIE, META_SALT, READER_COOKIE
 from briefings.models import ConsentMethod, ConsentRecord
 from tests.factories import story_with_video
 

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.core import mail
 
-from briefings.newsletter import Subscriber, SubscriberStatus
+from briefings.newsletter.subscribers import Subscriber, SubscriberStatus
 from tests.factories import ArticleFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

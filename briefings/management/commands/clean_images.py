@@ -13,7 +13,7 @@ from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from briefings.models import Figure
+from briefings.stories.models import Figure
 
 
 class Command(BaseCommand):

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from briefings.importing import (
+from briefings.importing.importer import (
     CREATED,
     FAILED,
     OUTCOMES,
@@ -19,8 +19,8 @@ from briefings.importing import (
     article_dict,
     refresh_planner_statistics,
 )
-from briefings.models import ArticleStatus
-from briefings.seedfiles import read_all
+from briefings.importing.seedfiles import read_all
+from briefings.stories.models import ArticleStatus
 
 PROGRESS_MIN_FILES = 20
 WARNING_INDENT = " " * 10  # under the file's name on its line

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from briefings.models import ConsentRecord
+from briefings.consent.models import ConsentRecord
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from briefings.newsletter import Subscriber
+from briefings.newsletter.subscribers import Subscriber
 
 
 class Command(BaseCommand):

@@ -3,8 +3,8 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from briefings import storyboard
-from briefings.models import Edition
+from briefings.newsletter import storyboard
+from briefings.newsletter.editions import Edition
 
 
 class Command(BaseCommand):

@@ -1,0 +1,1987 @@
+"""The newsroom's admin: writing, reviewing, publishing, previews and history.
+
+Writers create and edit drafts and submit them for review; Editors (the
+`publish_article` permission) publish, schedule, withdraw, delete drafts and
+share preview links. The workflow rule lives in the model (Article.save_by,
+move_to, editable_by, deletable_by; Author.save_by): every page here, the
+form, the actions, the inlines and reversion's revert and recover, asks it.
+"""
+
+import csv
+from datetime import timedelta
+
+import reversion
+from cookie_consent.admin import CookieAdmin
+from cookie_consent.models import Cookie
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import connection, transaction
+from django.db.models import Count, Q, Sum
+from django.forms.models import BaseInlineFormSet
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.csp import CSP
+from django.utils.decorators import method_decorator
+from django.utils.functional import cached_property
+from django.utils.html import format_html, format_html_join
+from django.utils.module_loading import import_string
+from django.utils.text import slugify
+from django.views.decorators.csp import csp_override
+from reversion.models import Version
+from reversion_compare.admin import CompareVersionAdmin
+from taggit.models import Tag
+
+from briefings.analytics.readership import bar_chart, hourly_views, most_read
+from briefings.consent.models import ConsentRecord, CookieDeclaration
+from briefings.core import seo
+from briefings.jobs.models import FailedTask
+from briefings.newsletter import storyboard
+from briefings.newsletter.editions import (
+    DeliveryStatus,
+    Edition,
+    EditionItem,
+    EditionStatus,
+)
+from briefings.newsletter.subscribers import Subscriber, SubscriberStatus
+from briefings.newsroom import kept, prepublish
+from briefings.newsroom.models import PreviewLink
+from briefings.search.engine import (
+    SEARCH_HISTORY_DAYS,
+    TRENDS_DAYS,
+    clean_query,
+    custom_plans,
+    forget_trends,
+    search_query,
+    trending_terms,
+    trends_since,
+)
+from briefings.search.models import SearchTerm
+from briefings.stories import tags
+from briefings.stories.models import (
+    AS_STORED,
+    OPEN_STATUSES,
+    PUBLISHED_NOT_DELETED,
+    Article,
+    ArticleStatus,
+    Author,
+    Byline,
+    Correction,
+    Figure,
+    RelatedLink,
+    TagAlias,
+    TaggedArticle,
+    TagRedirect,
+    WorkflowEvent,
+    may_publish,
+)
+
+WRITER_STATUSES = (ArticleStatus.DRAFT, ArticleStatus.IN_REVIEW)
+#: Rows the admin's lists count at most: beyond it they say "10,000" and page
+#: no further (a count of a million stories, or of every story holding a
+#: common word, is most of a second).
+COUNT_LIMIT = 10_000
+
+
+class CappedPaginator(Paginator):
+    """Counts at most COUNT_LIMIT rows (SELECT COUNT(*) over a LIMITed subquery)."""
+
+    @cached_property
+    def count(self):
+        return self.object_list.order_by()[:COUNT_LIMIT].count()
+
+
+SHARE_LINK_LIFETIME = timedelta(hours=48)
+
+# Revisions hold the story with its bylines, figures, related links and tags,
+# so reverting brings all of them back together.
+for model in (Byline, Figure, RelatedLink, TaggedArticle):
+    if not reversion.is_registered(model):
+        reversion.register(model)
+if not reversion.is_registered(Article):
+    reversion.register(
+        Article,
+        follow=["bylines", "figures", "related_links", "tagged_items"],
+        exclude=["search_vector"],  # derived; rewritten on every save
+    )
+
+# Workflow rights are the model's (Article.check_change, save_by, move_to,
+# editable_by, deletable_by; Author.editable_by, save_by): the admin asks them.
+
+
+def restores_only(revision, story_pk) -> bool:
+    """Whether `revision` holds only the story `story_pk` and its own rows.
+
+    Reverting a revision writes every row in it: one holding another story, or
+    another story's bylines, must never be restored through this story's page.
+    """
+    owner_field = {
+        Byline: "article_id",
+        Figure: "article_id",
+        RelatedLink: "article_id",
+        TaggedArticle: "content_object_id",
+    }
+    for version in revision.version_set.all():
+        model = version._model
+        if model is Article:
+            if version.object_id != str(story_pk):
+                return False
+        elif model in owner_field:
+            if version.field_dict.get(owner_field[model]) != story_pk:
+                return False
+        else:
+            return False
+    return True
+
+
+class StoryPartInline:
+    """Rows of a story (bylines, figures, links, corrections) are changed by
+    whoever may change the story itself, and by no one else."""
+
+    def _story_allows(self, request, obj):
+        return obj is None or obj.editable_by(request.user)
+
+    def has_add_permission(self, request, obj):
+        return super().has_add_permission(request, obj) and self._story_allows(
+            request, obj
+        )
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._story_allows(
+            request, obj
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._story_allows(
+            request, obj
+        )
+
+
+# --- Inlines -----------------------------------------------------------------
+
+
+class LabelledFormSet(BaseInlineFormSet):
+    """Rows of a table whose inputs name themselves for screen readers.
+
+    A tabular inline labels its columns once, in the header; each input gets
+    an aria-label ("Position, row 2") so that it has an accessible name.
+    """
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        row = "new row" if index is None else f"row {index + 1}"
+        for name, field in form.fields.items():
+            label = "Delete" if name == "DELETE" else (field.label or name)
+            # The widget itself, inside the admin's related-object wrapper
+            # (whose attrs may be shared with other rows: give each its own).
+            widget = getattr(field.widget, "widget", field.widget)
+            widget.attrs = {**widget.attrs, "aria-label": f"{label}, {row}"}
+
+
+class OrderedFormSet(LabelledFormSet):
+    """Rows kept in order with positions 0, 1, 2...: after a save the story's
+    rows are renumbered by (position, then the order they were added), so two
+    rows left at the same position (two new related links both at 0) keep
+    the order the editor added them in, and gaps close. The drag-and-drop
+    script (static/admin/inline_order.js) sets the positions as rows move."""
+
+    def save(self, commit=True):
+        saved = super().save(commit)
+        if commit and self.instance.pk:
+            renumber(self.model.objects.filter(article=self.instance))
+        return saved
+
+
+def renumber(rows):
+    """Positions 0..n-1 in the rows' order; one UPDATE per row that moved."""
+    for number, row in enumerate(rows.order_by("position", "pk")):
+        if row.position != number:
+            type(row).objects.filter(pk=row.pk).update(position=number)
+
+
+class FigureFormSet(LabelledFormSet):
+    """Each body figure needs its own position: `[figure N]` lines name it."""
+
+    def clean(self):
+        super().clean()
+        seen = {}
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None) or {}
+            if not data or data.get("DELETE") or data.get("place") != "body":
+                continue
+            position = data.get("position")
+            if position in seen:
+                raise ValidationError(
+                    f"Two body figures have position {position}: give each its own "
+                    "number (a '[figure N]' line in the text places figure N)."
+                )
+            seen[position] = form
+
+
+class BylineFormSet(OrderedFormSet):
+    def clean(self):
+        super().clean()
+        if self.instance.status != ArticleStatus.PUBLISHED:
+            return  # drafts may be saved incomplete
+        authors = [
+            form
+            for form in self.forms
+            if form.cleaned_data.get("author") and not form.cleaned_data.get("DELETE")
+        ]
+        if not authors:
+            raise ValidationError(
+                "A published story needs at least one author: add a byline."
+            )
+
+
+class BylineInline(StoryPartInline, admin.TabularInline):
+    model = Byline
+    formset = BylineFormSet
+    extra = 0
+    min_num = 0
+    autocomplete_fields = ["author"]
+    fields = ["author", "position"]
+    verbose_name = "byline"
+    verbose_name_plural = "Bylines (in the order readers see them)"
+
+
+class FigureForm(forms.ModelForm):
+    # A picture chosen before a form error comes back through this (kept.py).
+    kept_image = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Figure
+        fields = ["place", "position", "caption", "credit", "image", "alt_text"]
+        widgets = {"caption": forms.Textarea(attrs={"rows": 2})}
+
+    def clean(self):
+        cleaned = super().clean()
+        upload = self.files.get(self.add_prefix("image"))
+        if upload is not None:
+            if "image" not in self.errors:
+                self._show_kept(kept.keep(upload), upload.name)
+        elif cleaned.get("kept_image"):
+            restored = kept.restore(cleaned["kept_image"])
+            if restored is not None:
+                cleaned["image"] = restored
+                self._show_kept(cleaned["kept_image"], restored.name)
+        return cleaned
+
+    def _show_kept(self, token, name):
+        """Should the story form come back with an error, keep the picture."""
+        if not token:
+            return
+        self.data = self.data.copy()
+        self.data[self.add_prefix("kept_image")] = token
+        note = format_html(
+            "<strong>Chosen: {}</strong>. It is kept if the story cannot be saved "
+            "yet: no need to choose it again. {}",
+            name,
+            self.fields["image"].help_text,
+        )
+        self.fields["image"].help_text = note
+        self["image"].help_text = note  # the bound field copied the old one
+
+
+class FigureInline(StoryPartInline, admin.StackedInline):
+    model = Figure
+    form = FigureForm
+    formset = FigureFormSet
+    extra = 0
+    fields = [
+        ("place", "position"),
+        "caption",
+        "credit",
+        ("image", "thumbnail"),
+        "alt_text",
+        "kept_image",
+    ]
+    readonly_fields = ["thumbnail"]
+
+    @admin.display(description="Preview")
+    def thumbnail(self, obj):
+        if obj.pending_image:
+            return (
+                "The new picture is being prepared (cleaned, then cut to sizes); "
+                "readers see it in a moment."
+            )
+        if not obj.image:
+            return "No image (the caption shows as a captioned note)."
+        size = ""
+        if obj.image_width and obj.image_height:
+            size = f"{obj.image_width} × {obj.image_height} px"
+        return format_html(
+            '<img src="{}" alt="{}" width="160" class="figure-thumbnail">'
+            '<br><span class="figure-size">{}</span>',
+            obj.picture.src_thumb,
+            obj.alt_text,
+            size,
+        )
+
+
+class RelatedLinkInline(StoryPartInline, admin.TabularInline):
+    model = RelatedLink
+    formset = OrderedFormSet
+    fk_name = "article"
+    extra = 0
+    fields = ["position", "title", "url", "story", "resolves_to"]
+    readonly_fields = ["resolves_to"]
+    autocomplete_fields = ["story"]
+
+    @admin.display(description="Readers see")
+    def resolves_to(self, obj):
+        if not obj.pk:
+            return "-"
+        if obj.story_id and obj.story.is_public:
+            target = obj.story
+        else:
+            target = (
+                Article.objects.published()
+                .with_headline(obj.title)
+                .exclude(pk=obj.article_id)
+                .first()
+            )
+        if target is not None:
+            return format_html(
+                'Link to <a href="{}">{}</a>', target.get_absolute_url(), target
+            )
+        if obj.url:
+            return format_html('Link to <a href="{}">{}</a>', obj.url, obj.url)
+        return "Nothing yet: waiting for a published story with this headline."
+
+
+class CorrectionInline(StoryPartInline, admin.TabularInline):
+    """Corrections and clarifications readers see under the story."""
+
+    model = Correction
+    formset = LabelledFormSet
+    extra = 0
+    can_delete = False  # a correction is the record of a mistake: it stays
+    fields = ["kind", "made_at", "text"]
+    verbose_name_plural = (
+        "Corrections and clarifications (shown on the story and on /corrections/; "
+        "saving one sets the story's 'Updated' time)"
+    )
+
+
+class PreviewLinkForm(forms.ModelForm):
+    revoke = forms.BooleanField(
+        required=False, help_text="Stop this link from working, now."
+    )
+
+    class Meta:
+        model = PreviewLink
+        fields = ["note", "expires_at"]
+
+    def save(self, commit=True):
+        if self.cleaned_data.get("revoke") and not self.instance.revoked_at:
+            self.instance.revoked_at = timezone.now()
+        return super().save(commit)
+
+
+class PreviewLinkInline(admin.TabularInline):
+    """Share links; shown only to users allowed to manage them (Editors)."""
+
+    model = PreviewLink
+    form = PreviewLinkForm
+    formset = LabelledFormSet
+    extra = 0
+    can_delete = False
+    fields = ["note", "expires_at", "share_url", "state", "revoke"]
+    readonly_fields = ["share_url", "state"]
+    verbose_name = "share link"
+    verbose_name_plural = "Share links (preview for people without an account)"
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form.base_fields["expires_at"].initial = lambda: (
+            timezone.now() + SHARE_LINK_LIFETIME
+        )
+        return formset
+
+    @admin.display(description="Link")
+    def share_url(self, obj):
+        if not obj.pk:
+            return "Save to create the link."
+        return format_html('<a href="{0}">{0}</a>', obj.get_absolute_url())
+
+    @admin.display(description="State")
+    def state(self, obj):
+        if obj.revoked_at:
+            return "Revoked"
+        if obj.expires_at and obj.expires_at <= timezone.now():
+            return "Expired"
+        return "Active" if obj.pk else "-"
+
+
+# --- The story form ------------------------------------------------------------
+
+
+class ScheduleWidget(forms.DateTimeInput):
+    """A date-time picker in the site's time zone, with its own Schedule button."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None, format=None):
+        super().__init__(attrs, format=format or "%Y-%m-%dT%H:%M")
+
+    def render(self, name, value, attrs=None, renderer=None):
+        return format_html(
+            '<span class="schedule-picker">{} <span class="schedule-zone">{}</span> '
+            '<button type="submit" name="_schedule" value="1" class="button">'
+            "Schedule</button></span>",
+            super().render(name, value, attrs, renderer),
+            timezone.get_current_timezone_name(),
+        )
+
+
+class ArticleAdminForm(forms.ModelForm):
+    # The story's version when the form was opened (optimistic locking).
+    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    substantive_update = forms.BooleanField(
+        required=False,
+        label="Substantive update",
+        help_text="Tick to show readers a new 'Updated' time. Leave it for typo fixes.",
+    )
+    dismiss_import_notes = forms.BooleanField(
+        required=False,
+        label="Dismiss the import notes",
+        help_text="Tick once you have dealt with them; they stay in the record.",
+    )
+    suggested_tags = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Suggested tags",
+        help_text="Existing tags whose names appear in the headline, standfirst or "
+        "text. Tick the ones to add.",
+    )
+
+    schedule_at = forms.DateTimeField(
+        required=False,
+        label="Schedule for",
+        widget=ScheduleWidget,
+        help_text="Pick a date and time, then press Schedule: the story goes "
+        "live then by itself.",
+    )
+
+    class Meta:
+        model = Article
+        fields = [
+            "headline",
+            "slug",
+            "standfirst",
+            "dateline",
+            "byline_affiliation",
+            "kind",
+            "duration",
+            "editors_note",
+            "body",
+            "source_agency",
+            "tags",
+            "status",
+            "published_at",
+            "updated_at",
+        ]
+        widgets = {
+            "standfirst": forms.Textarea(attrs={"rows": 2}),
+            "editors_note": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["loaded_version"].initial = self.instance.version
+        story = self.instance
+        current = {tag.name for tag in story.tags.all()} if story.pk else set()
+        found = tags.suggest(
+            " ".join([story.headline, story.standfirst, story.body]), exclude=current
+        )
+        self.fields["suggested_tags"].choices = [(tag.name, tag.name) for tag in found]
+        if not found:
+            self.fields[
+                "suggested_tags"
+            ].help_text = "None: no existing tag's name appears in the story."
+        if user is not None and not may_publish(user):
+            # Writers do not set the "Updated" time (the field is not theirs).
+            self.fields.pop("substantive_update", None)
+            if "status" in self.fields:
+                self.fields["status"].choices = [
+                    (value, label)
+                    for value, label in ArticleStatus.choices
+                    if value in OPEN_STATUSES
+                ]
+        self._promotion_defaults()
+        self._show_address()
+
+    def _show_address(self):
+        """The slug's help text names the story's real address."""
+        if "slug" not in self.fields:
+            return
+        slug = self.instance.slug
+        self.fields["slug"].help_text = format_html(
+            "The story's address: <strong>{}</strong>. {}",
+            seo.absolute(f"/stories/{slug or 'words-of-the-headline'}/"),
+            "If you change it after publication, the old address keeps working "
+            "(it redirects here)."
+            if slug
+            else "Filled in from the headline; shorten it if you like.",
+        )
+
+    def _promotion_defaults(self):
+        """Promotion fields show their defaults; the social image is one of
+        this story's pictures."""
+        story = self.instance
+        if "social_image" in self.fields:
+            self.fields["social_image"].queryset = Figure.objects.filter(
+                article=story.pk or 0
+            ).exclude(image="")
+        placeholders = {
+            "seo_title": story.headline or "The headline",
+            "meta_description": story.promo_description or "The standfirst",
+        }
+        for name, text in placeholders.items():
+            if name in self.fields:
+                self.fields[name].widget.attrs["placeholder"] = text
+
+    def clean_tags(self):
+        # Aliases and other spellings of existing tags become those tags.
+        return tags.canonical_names(self.cleaned_data.get("tags") or [])
+
+    def clean(self):
+        cleaned = super().clean()
+        self._apply_schedule(cleaned)
+        if cleaned.get("suggested_tags") and "tags" in cleaned:
+            cleaned["tags"] = tags.canonical_names(
+                [*cleaned["tags"], *cleaned["suggested_tags"]]
+            )
+        self._check_not_stale(cleaned.get("loaded_version"))
+        status = cleaned.get("status")
+        if self.user is not None:
+            Article.check_status(self.user, status)
+        if status == ArticleStatus.PUBLISHED:
+            for field, message in [
+                ("headline", "A published story needs a headline."),
+                ("body", "Add the story's text before publishing."),
+            ]:
+                if not (cleaned.get(field) or "").strip():
+                    self.add_error(field, message)
+            if not cleaned.get("published_at"):
+                cleaned["published_at"] = timezone.now()
+        return cleaned
+
+    def _apply_schedule(self, cleaned):
+        """The Schedule button: publish at the chosen time, which must be ahead."""
+        if "_schedule" not in self.data or "schedule_at" not in self.fields:
+            return
+        when = cleaned.get("schedule_at")
+        if when is None or when <= timezone.now():
+            self.add_error(
+                "schedule_at",
+                "Choose a date and time in the future to schedule the story.",
+            )
+            return
+        cleaned["status"] = ArticleStatus.PUBLISHED
+        cleaned["published_at"] = when
+
+    def _check_not_stale(self, version):
+        if self.instance.pk is None or version is None:
+            return
+        current = (
+            Article.objects.filter(pk=self.instance.pk)
+            .values_list("version", flat=True)
+            .first()
+        )
+        if current is not None and current != version:
+            raise ValidationError(
+                "Someone else saved this story after you opened it, so your "
+                "changes were not saved (theirs are kept). Open the story again "
+                "to see their version, then make your changes again.",
+                code="stale",
+            )
+
+
+# --- List filters ------------------------------------------------------------
+
+
+class StatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("draft", "Draft"),
+            ("in_review", "In review"),
+            ("scheduled", "Scheduled"),
+            ("live", "Published (live)"),
+            ("withdrawn", "Withdrawn"),
+        ]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        published = Q(status=ArticleStatus.PUBLISHED)
+        match self.value():
+            case "scheduled":
+                return queryset.filter(published, published_at__gt=now)
+            case "live":
+                return queryset.filter(published, published_at__lte=now)
+            case "draft" | "in_review" | "withdrawn" as value:
+                return queryset.filter(status=value)
+        return queryset
+
+
+class AuthorFilter(admin.SimpleListFilter):
+    """Authors with stories, from their kept counts (Django's related-only
+    filter read every byline of every story to find them)."""
+
+    title = "author"
+    parameter_name = "author"
+
+    def lookups(self, request, model_admin):
+        authors = Author.objects.filter(usage__stories__gt=0).order_by("name", "pk")
+        return [(str(author.pk), author.name) for author in authors[:200]]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            try:
+                author = int(self.value())
+            except ValueError:
+                return queryset.none()
+            return queryset.filter(bylines__author=author)
+        return queryset
+
+
+class TagFilter(admin.SimpleListFilter):
+    title = "tag"
+    parameter_name = "tag"
+
+    def lookups(self, request, model_admin):
+        return [(tag.slug, tag.name) for tag in Tag.objects.order_by("name")[:200]]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(tags__slug=self.value())
+        return queryset
+
+
+# --- The story admin ---------------------------------------------------------
+
+
+@admin.register(Article)
+class ArticleAdmin(CompareVersionAdmin):
+    form = ArticleAdminForm
+    change_list_template = "admin/briefings/article/change_list.html"
+    list_display = [
+        "headline",
+        "status_badge",
+        "author_names",
+        "published_at",
+        "updated_at",
+        "tag_names",
+        "last_edited",
+    ]
+    list_filter = [StatusFilter, AuthorFilter, TagFilter, "kind", "published_at"]
+    # On PostgreSQL the search goes through the search vector (get_search_results).
+    search_fields = [
+        "headline",
+        "standfirst",
+        "body",
+        "figures__caption",
+        "bylines__author__name",
+    ]
+    # Counting every story again for "(N total)" cost a second full count.
+    show_full_result_count = False
+    paginator = CappedPaginator
+    prepopulated_fields = {"slug": ["headline"]}
+    inlines = [
+        BylineInline,
+        FigureInline,
+        RelatedLinkInline,
+        CorrectionInline,
+        PreviewLinkInline,
+    ]
+    readonly_fields = [
+        "source_name",
+        "imported_at",
+        "created_at",
+        "edited_at",
+        "workflow_history",
+        "reads",
+        "checklist",
+        "import_notes_box",
+        "past_addresses",
+    ]
+    actions = ["submit_for_review", "publish_now", "withdraw"]
+    list_per_page = 50
+
+    class Media:
+        css = {"all": ["admin/briefings.css"]}
+
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "headline",
+                    "slug",
+                    "standfirst",
+                    ("dateline", "byline_affiliation"),
+                    ("kind", "duration"),
+                    "editors_note",
+                    "body",
+                    "source_agency",
+                    "tags",
+                    "suggested_tags",
+                    "past_addresses",
+                ]
+            },
+        ),
+        (
+            "Publishing",
+            {
+                "fields": [
+                    ("checklist", "import_notes_box"),
+                    "dismiss_import_notes",
+                    "status",
+                    "schedule_at",
+                    "published_at",
+                    "updated_at",
+                    "substantive_update",
+                    "loaded_version",
+                ],
+                "description": "Writers save drafts and submit them for review; "
+                "editors publish. A publication time in the future schedules "
+                "the story: it goes live at that time by itself.",
+            },
+        ),
+        (
+            "Promotion",
+            {
+                "classes": ["collapse"],
+                "fields": ["seo_title", "meta_description", "social_image"],
+                "description": "What search engines and social sites show. "
+                "Empty fields use the headline, the standfirst and the hero.",
+            },
+        ),
+        ("Readers", {"fields": ["reads"]}),
+        (
+            "Record",
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    "workflow_history",
+                    "source_name",
+                    "imported_at",
+                    "created_at",
+                    "edited_at",
+                ],
+            },
+        ),
+    ]
+
+    # -- queries ------------------------------------------------------------
+
+    def get_queryset(self, request):
+        # last_edited_by is prefetched, not joined: the workflow actions lock
+        # the chosen rows (FOR UPDATE), which no outer join may come with.
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related("bylines__author", "tags", "last_edited_by")
+        )
+
+    def get_search_results(self, request, queryset, search_term):
+        """On PostgreSQL: stories whose search vector (headline, standfirst,
+        text, captions, authors, tags) matches, through its GIN index; no
+        join, so no DISTINCT over whole rows. Elsewhere Django's own search."""
+        if connection.vendor != "postgresql":
+            return super().get_search_results(request, queryset, search_term)
+        text = clean_query(search_term)
+        if not text:
+            return queryset, False
+        return queryset.filter(search_vector=search_query(text)), False
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "scheduled_url": reverse("admin:briefings_article_scheduled"),
+            "dashboard_url": reverse("admin:briefings_article_dashboard"),
+        }
+        if not request.GET.get("q"):
+            return super().changelist_view(request, extra_context)
+        # A search's best plan depends on its words: plan it for them each time.
+        with custom_plans():
+            response = super().changelist_view(request, extra_context)
+            if hasattr(response, "render"):
+                response.render()
+            return response
+
+    # -- permissions ----------------------------------------------------------
+
+    def has_change_permission(self, request, obj=None):
+        if not super().has_change_permission(request, obj):
+            return False
+        # Writers edit drafts and stories in review, not live ones.
+        return obj is None or obj.editable_by(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        if not super().has_delete_permission(request, obj):
+            return False
+        if obj is None:
+            return may_publish(request.user)
+        return obj.deletable_by(request.user)
+
+    def has_recover_permission(self, request):
+        """Bringing back a deleted story is an Editor's call."""
+        return may_publish(request.user) and self.has_add_permission(request)
+
+    # -- history: revert and recover ------------------------------------------
+
+    def revision_view(self, request, object_id, version_id, extra_context=None):
+        """Revert to an earlier version: a change of the story like any other.
+
+        Only a version of this story, whose revision holds nothing but this
+        story's rows, is restored here; and only by someone who may change the
+        story as it is now (reverting overwrites the row before the form
+        runs, so the check is made first, and the save compares with what
+        was there).
+        """
+        story = self.get_object(request, unquote(object_id))
+        if story is None:
+            raise Http404("No such story.")
+        version = get_object_or_404(
+            Version.objects.get_for_object(story).select_related("revision"),
+            pk=version_id,
+        )
+        if not restores_only(version.revision, story.pk):
+            raise Http404("That version is not one of this story's.")
+        if not self.has_change_permission(request, story):
+            raise PermissionDenied
+        request.stories_before = {story.pk: story.stored_state()}
+        return super().revision_view(request, object_id, version_id, extra_context)
+
+    def recover_view(self, request, version_id, extra_context=None):
+        """Bring back a deleted story (Editors only)."""
+        if not self.has_recover_permission(request):
+            raise PermissionDenied
+        version = get_object_or_404(
+            Version.objects.get_for_model(Article).select_related("revision"),
+            pk=version_id,
+        )
+        deleted = not Article.objects.filter(pk=version.object_id).exists()
+        if not deleted or not restores_only(version.revision, int(version.object_id)):
+            raise Http404("No deleted story with that version.")
+        request.stories_before = {int(version.object_id): None}
+        return super().recover_view(request, version_id, extra_context)
+
+    def recoverlist_view(self, request, extra_context=None):
+        if not self.has_recover_permission(request):
+            raise PermissionDenied
+        return super().recoverlist_view(request, extra_context)
+
+    def compare_view(self, request, object_id, extra_context=None):
+        # django-reversion-compare checks no permission of its own: without this,
+        # any staff member could read every version of every story.
+        obj = self.get_object(request, unquote(object_id))
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        return super().compare_view(request, object_id, extra_context)
+
+    def has_publish_permission(self, request):
+        return may_publish(request.user)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not may_publish(request.user):
+            fields += ["published_at", "updated_at"]
+        return fields
+
+    def _fieldsets_for(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if may_publish(request.user):
+            return fieldsets
+        # Writers do not set the "Updated" time either.
+        return [
+            (
+                name,
+                {
+                    **options,
+                    "fields": [
+                        f
+                        for f in options["fields"]
+                        if f not in ("substantive_update", "schedule_at")
+                    ],
+                },
+            )
+            for name, options in fieldsets
+        ]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+
+        class RequestForm(form):
+            def __init__(self, *args, **kw):
+                super().__init__(*args, user=request.user, **kw)
+
+        return RequestForm
+
+    # -- saving ---------------------------------------------------------------
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = self._fieldsets_for(request, obj)
+        if obj is not None and obj.open_import_notes:
+            return fieldsets
+        # Nothing to dismiss: no box and no tick.
+        return [
+            (
+                name,
+                {
+                    **options,
+                    "fields": [
+                        "checklist" if f == ("checklist", "import_notes_box") else f
+                        for f in options["fields"]
+                        if f != "dismiss_import_notes"
+                    ],
+                },
+            )
+            for name, options in fieldsets
+        ]
+
+    def save_model(self, request, obj, form, change):
+        if form.cleaned_data.get("dismiss_import_notes"):
+            obj.import_notes_dismissed = True
+        if not change:
+            obj.created_by = request.user  # the desk's "My drafts"
+        obj.last_edited_by = request.user
+        # A revert or recover has already overwritten the row: the workflow
+        # compares with what was there (see revision_view, recover_view).
+        before = getattr(request, "stories_before", {}).get(obj.pk, AS_STORED)
+        obj.save_by(
+            request.user,
+            before=before,
+            substantive_update=form.cleaned_data.get("substantive_update", False),
+        )
+
+    def delete_model(self, request, obj):
+        obj.delete_by(request.user)
+
+    def delete_queryset(self, request, queryset):
+        queryset.delete_by(request.user)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        story = self.get_object(request, unquote(object_id))
+        if (
+            story is not None
+            and self.has_delete_permission(request)
+            and story.once_published
+        ):
+            self.message_user(request, PUBLISHED_NOT_DELETED, messages.ERROR)
+            return redirect("admin:briefings_article_change", story.pk)
+        return super().delete_view(request, object_id, extra_context)
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(
+            objs, request
+        )
+        if all(story.deletable_by(request.user) for story in objs):
+            # A draft goes with its bylines, figures and workflow record.
+            perms_needed = set()
+        return deleted, counts, perms_needed, protected
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        self._warn_if_published(request, form.instance)
+
+    def _warn_if_published(self, request, article):
+        if article.status != ArticleStatus.PUBLISHED:
+            return
+        found = prepublish.warnings(article)
+        if found:
+            self.message_user(
+                request,
+                format_html(
+                    "“{}” is {} with {} warning(s): {}",
+                    article.headline,
+                    "scheduled" if article.is_scheduled else "published",
+                    len(found),
+                    " ".join(found),
+                ),
+                messages.WARNING,
+            )
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is PreviewLink:
+            for link in formset.save(commit=False):
+                link.created_by = link.created_by or request.user
+                link.save()
+            return
+        super().save_formset(request, form, formset, change)
+
+    # -- actions --------------------------------------------------------------
+
+    def _move(self, request, queryset, status, verb, **kwargs):
+        moved = 0
+        with transaction.atomic():
+            for article in queryset.select_for_update():
+                if article.status == status and not kwargs.get("publish_now"):
+                    continue
+                article.move_to(status, request.user, **kwargs)
+                moved += 1
+        self.message_user(
+            request,
+            f"{moved} stor{'y' if moved == 1 else 'ies'} {verb}.",
+            messages.SUCCESS,
+        )
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if "delete_selected" in actions:
+            _, name, description = actions["delete_selected"]
+            actions[name] = (type(self).delete_drafts, name, description)
+        return actions
+
+    def delete_drafts(self, request, queryset):
+        """Django's delete action, for drafts never published only."""
+        published = list(queryset.once_published().values_list("headline", flat=True))
+        if published:
+            self.message_user(
+                request,
+                f"Nothing was deleted. {PUBLISHED_NOT_DELETED} "
+                f"Published: {'; '.join(published)}",
+                messages.ERROR,
+            )
+            return None
+        return delete_selected(self, request, queryset)
+
+    @admin.action(description="Submit for review", permissions=["change"])
+    def submit_for_review(self, request, queryset):
+        self._move(request, queryset, ArticleStatus.IN_REVIEW, "submitted for review")
+
+    @admin.action(description="Publish now", permissions=["publish"])
+    def publish_now(self, request, queryset):
+        problems = [
+            article.headline
+            for article in queryset.prefetch_related("bylines")
+            if not article.body.strip() or not article.bylines.all()
+        ]
+        if problems:
+            self.message_user(
+                request,
+                "Nothing was published: these stories need text and at least one "
+                "author first: " + "; ".join(problems),
+                messages.ERROR,
+            )
+            return
+        self._move(
+            request, queryset, ArticleStatus.PUBLISHED, "published", publish_now=True
+        )
+        for article in queryset.prefetch_related("figures", "related_links"):
+            self._warn_if_published(request, article)
+
+    @admin.action(description="Withdraw", permissions=["publish"])
+    def withdraw(self, request, queryset):
+        self._move(request, queryset, ArticleStatus.WITHDRAWN, "withdrawn")
+
+    # -- columns --------------------------------------------------------------
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj):
+        kind = "scheduled" if obj.is_scheduled else obj.status
+        return format_html(
+            '<span class="badge badge--{}">{}</span>', kind, obj.display_status
+        )
+
+    @admin.display(description="Authors")
+    def author_names(self, obj):
+        return ", ".join(author.name for author in obj.byline_authors)
+
+    @admin.display(description="Last edited", ordering="-edited_at")
+    def last_edited(self, obj):
+        when = timezone.localtime(obj.edited_at).strftime("%H:%M, %d %b")
+        if obj.last_edited_by is None:
+            return when
+        return f"{when} by {obj.last_edited_by.get_full_name() or obj.last_edited_by}"
+
+    @admin.display(description="Tags")
+    def tag_names(self, obj):
+        return ", ".join(tag.name for tag in obj.tags.all())
+
+    @admin.display(description="Readers")
+    def reads(self, obj):
+        if not obj.pk:
+            return "-"
+        since = timezone.localdate() - timedelta(days=6)
+        totals = obj.days.filter(day__gte=since).aggregate(
+            views=Sum("views"), readers=Sum("readers")
+        )
+        return render_to_string(
+            "admin/briefings/includes/hourly_chart.html",
+            {
+                "chart": bar_chart(hourly_views(obj)),
+                "label": "Page views per hour, last 48 hours",
+                "week_views": totals["views"] or 0,
+                "week_readers": totals["readers"] or 0,
+            },
+        )
+
+    @admin.display(description="Before publishing")
+    def checklist(self, obj):
+        if not obj.pk:
+            return "Save the story to see the checklist."
+        found = prepublish.warnings(obj)
+        if not found:
+            return "Nothing to check: headline, standfirst, images and links look fine."
+        return format_html(
+            '<ul class="checklist">{}</ul><p class="help">Warnings do not stop '
+            "publishing.</p>",
+            format_html_join("", "<li>{}</li>", ((warning,) for warning in found)),
+        )
+
+    @admin.display(description="Import notes")
+    def import_notes_box(self, obj):
+        notes = obj.open_import_notes if obj.pk else []
+        if not notes:
+            return "None."
+        return format_html(
+            '<ul class="import-notes">{}</ul><p class="help">What loadseed guessed '
+            "or dropped when it imported this story from {}.</p>",
+            format_html_join("", "<li>{}</li>", ((note,) for note in notes)),
+            obj.source_name,
+        )
+
+    @admin.display(description="Earlier addresses")
+    def past_addresses(self, obj):
+        old = (
+            list(obj.slug_redirects.values_list("old_slug", flat=True))
+            if obj.pk
+            else []
+        )
+        if not old:
+            return "None."
+        return format_html(
+            "{} <span class='help'>(they redirect to the current address)</span>",
+            ", ".join(f"/stories/{slug}/" for slug in old),
+        )
+
+    @admin.display(description="Status changes")
+    def workflow_history(self, obj):
+        events = obj.workflow_events.select_related("user")[:20] if obj.pk else []
+        if not events:
+            return "None yet."
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                "<li>{} by {} on {}</li>",
+                (
+                    (
+                        event.get_action_display(),
+                        event.user or "someone",
+                        timezone.localtime(event.at).strftime("%H:%M, %d-%b-%Y"),
+                    )
+                    for event in events
+                ),
+            ),
+        )
+
+    # -- extra pages ------------------------------------------------------------
+
+    def get_urls(self):
+        return [
+            path(
+                "dashboard/",
+                self.admin_site.admin_view(self.dashboard_view),
+                name="briefings_article_dashboard",
+            ),
+            path(
+                "scheduled/",
+                self.admin_site.admin_view(self.scheduled_view),
+                name="briefings_article_scheduled",
+            ),
+            *super().get_urls(),
+        ]
+
+    def scheduled_view(self, request):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        upcoming = (
+            Article.objects.filter(
+                status=ArticleStatus.PUBLISHED, published_at__gt=timezone.now()
+            )
+            .order_by("published_at")
+            .prefetch_related("bylines__author")
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Scheduled stories",
+            "opts": self.model._meta,
+            "upcoming": upcoming,
+            "time_zone": timezone.get_current_timezone_name(),
+        }
+        return render(request, "admin/briefings/article/scheduled.html", context)
+
+    def dashboard_view(self, request):
+        """Readership at a glance: the site's hourly views and the top stories."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Newsroom dashboard",
+            "opts": self.model._meta,
+            "chart": bar_chart(hourly_views()),
+            "top_stories": most_read(limit=10),
+            "search_terms": self._recent_search_terms(),
+            "trending": trending_terms(),
+            "trends_days": TRENDS_DAYS,
+        }
+        return render(request, "admin/briefings/article/dashboard.html", context)
+
+    @staticmethod
+    def _recent_search_terms(limit=15):
+        """The most searched terms of the Search Trends window, hidden ones too."""
+        return (
+            SearchTerm.objects.filter(days__day__gte=trends_since())
+            .annotate(total=Sum("days__searches"))
+            .order_by("-total", "term")[:limit]
+        )
+
+    def view_on_site(self, obj):
+        return reverse("briefings:article-preview", kwargs={"pk": obj.pk})
+
+
+class AuthorAdminForm(forms.ModelForm):
+    """The slug fills itself in from the name (in the browser as you type, and
+    on the server when it is left empty, with or without JavaScript)."""
+
+    class Meta:
+        model = Author
+        fields = ["name", "slug", "bio"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "slug" not in self.fields:
+            return  # read-only: a Writer looking at an author of live stories
+        self.fields["slug"].required = False
+        self.fields["slug"].help_text = format_html(
+            "The author page's address: <strong>{}</strong>. Filled in from the "
+            "name when left empty.",
+            seo.absolute(f"/authors/{self.instance.slug or 'name-of-the-author'}/"),
+        )
+
+    def clean_slug(self):
+        slug = self.cleaned_data.get("slug") or slugify(
+            self.cleaned_data.get("name", "")
+        )
+        if not slug:
+            raise ValidationError("Give the author a name made of letters or digits.")
+        taken = Author.objects.exclude(pk=self.instance.pk)
+        if self.cleaned_data.get("slug"):
+            return slug  # the editor's own choice: uniqueness is checked as usual
+        base, n = slug, 2
+        while taken.filter(slug=slug).exists():
+            slug, n = f"{base}-{n}", n + 1
+        return slug
+
+
+@admin.register(Author)
+class AuthorAdmin(admin.ModelAdmin):
+    """Writers add authors and edit those with no published story; an author
+    whose name is on live bylines is changed by Editors only."""
+
+    form = AuthorAdminForm
+
+    list_display = ["name", "slug"]
+    search_fields = ["name"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    def has_change_permission(self, request, obj=None):
+        if not super().has_change_permission(request, obj):
+            return False
+        return obj is None or obj.editable_by(request.user)
+
+    def save_model(self, request, obj, form, change):
+        obj.save_by(request.user)
+
+
+@admin.register(SearchTerm)
+class SearchTermAdmin(admin.ModelAdmin):
+    """What readers search for. Hide a term to keep it out of Search Trends;
+    with BRIEFINGS_TRENDS_REQUIRE_APPROVAL on, approve one to let it in."""
+
+    list_display = ["term", "recent_searches", "recent_readers", "hidden", "approved"]
+    list_editable = ["hidden", "approved"]
+    list_filter = ["hidden", "approved"]
+    search_fields = ["term"]
+    fields = [
+        "term",
+        "hidden",
+        "approved",
+        "recent_searches",
+        "recent_readers",
+        "all_searches",
+        "created_at",
+    ]
+    readonly_fields = [
+        "term",
+        "recent_searches",
+        "recent_readers",
+        "all_searches",
+        "created_at",
+    ]
+    actions = ["hide", "show", "approve", "unapprove"]
+
+    def get_queryset(self, request):
+        recent = Q(days__day__gte=trends_since())
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                recent=Sum("days__searches", filter=recent),
+                recent_reader_days=Sum("days__readers", filter=recent),
+                total=Sum("days__searches"),
+            )
+        )
+
+    def has_add_permission(self, request):
+        return False  # terms come from readers' searches
+
+    @admin.display(description=f"Searches, last {TRENDS_DAYS} days", ordering="-recent")
+    def recent_searches(self, obj):
+        return obj.recent or 0
+
+    @admin.display(
+        description=f"Readers a day, summed over {TRENDS_DAYS} days",
+        ordering="-recent_reader_days",
+    )
+    def recent_readers(self, obj):
+        return obj.recent_reader_days or 0
+
+    @admin.display(
+        description=f"Searches, last {SEARCH_HISTORY_DAYS} days", ordering="-total"
+    )
+    def all_searches(self, obj):
+        return obj.total or 0
+
+    @admin.action(description="Hide from Search Trends", permissions=["change"])
+    def hide(self, request, queryset):
+        self._set(queryset, hidden=True)
+
+    @admin.action(description="Show in Search Trends", permissions=["change"])
+    def show(self, request, queryset):
+        self._set(queryset, hidden=False)
+
+    @admin.action(description="Approve for Search Trends", permissions=["change"])
+    def approve(self, request, queryset):
+        self._set(queryset, approved=True)
+
+    @admin.action(description="Withdraw approval", permissions=["change"])
+    def unapprove(self, request, queryset):
+        self._set(queryset, approved=False)
+
+    @staticmethod
+    def _set(queryset, **values):
+        """One UPDATE, then the trends box (and the pages showing it) once."""
+        chosen = list(queryset.values_list("pk", flat=True))
+        SearchTerm.objects.filter(pk__in=chosen).update(**values)
+        forget_trends()
+
+
+@admin.register(WorkflowEvent)
+class WorkflowEventAdmin(admin.ModelAdmin):
+    list_display = ["at", "article", "action", "user"]
+    list_filter = ["action"]
+    list_select_related = ["article", "user"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PreviewLink)
+class PreviewLinkAdmin(admin.ModelAdmin):
+    list_display = ["article", "note", "created_by", "expires_at", "revoked_at"]
+    list_select_related = ["article", "created_by"]
+    actions = ["revoke"]
+    fields = ["article", "note", "expires_at", "revoked_at"]
+    readonly_fields = ["revoked_at"]
+    autocomplete_fields = ["article"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Revoke the selected links", permissions=["change"])
+    def revoke(self, request, queryset):
+        count = queryset.filter(revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        self.message_user(request, f"{count} link(s) revoked.", messages.SUCCESS)
+
+
+# --- Cookie consent -------------------------------------------------------------
+
+
+def csv_safe(value) -> str:
+    """A cell no spreadsheet will run as a formula (OWASP CSV injection)."""
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+def csv_download(filename, header, rows) -> HttpResponse:
+    """A CSV attachment of `header` and `rows`, every cell formula-safe."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow([csv_safe(value) for value in header])
+    writer.writerows([csv_safe(value) for value in row] for row in rows)
+    return response
+
+
+class CookieDeclarationInline(admin.StackedInline):
+    model = CookieDeclaration
+    can_delete = False
+    min_num = 1
+    max_num = 1
+
+
+admin.site.unregister(Cookie)
+
+
+@admin.register(Cookie)
+class DeclaredCookieAdmin(CookieAdmin):
+    """The package's cookie admin, plus what readers are told about each cookie."""
+
+    inlines = [CookieDeclarationInline]
+
+
+@admin.register(ConsentRecord)
+class ConsentRecordAdmin(admin.ModelAdmin):
+    """Proof of consent: read-only, exportable, never edited by hand."""
+
+    list_display = ["given_at", "consent_id", "method", "policy_revision", "accepted"]
+    list_filter = ["method", "policy_revision", "given_at"]
+    date_hierarchy = "given_at"
+    search_fields = ["consent_id__exact"]
+    actions = ["export_csv"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # `manage.py prune_consent` deletes by the retention rule
+
+    @admin.display(description="Accepted groups")
+    def accepted(self, obj):
+        return ", ".join(obj.accepted_groups) or "none"
+
+    @admin.action(
+        description="Export the selected records as CSV", permissions=["view"]
+    )
+    def export_csv(self, request, queryset):
+        groups = sorted({g for r in queryset for g in r.decisions})
+        header = (
+            ["consent_id", "given_at", "method", "policy_revision"]
+            + [f"{g} accepted" for g in groups]
+            + [f"{g} version" for g in groups]
+        )
+        rows = (
+            [r.consent_id, r.given_at.isoformat(), r.method, r.policy_revision]
+            + [r.decisions.get(g, {}).get("accepted") for g in groups]
+            + [r.decisions.get(g, {}).get("version") for g in groups]
+            for r in queryset.order_by("given_at")
+        )
+        return csv_download("consent-records.csv", header, rows)
+
+
+# --- Tags: usage, aliases, merging, pruning ------------------------------------
+
+
+class TagAliasInline(admin.TabularInline):
+    model = TagAlias
+    extra = 1
+    fields = ["name"]
+    verbose_name_plural = (
+        "Aliases (other spellings: typed in a story, they become this tag)"
+    )
+
+
+class TagRedirectInline(admin.TabularInline):
+    model = TagRedirect
+    extra = 0
+    fields = ["old_slug"]
+    readonly_fields = ["old_slug"]
+    can_delete = False
+    verbose_name_plural = "Old addresses (merged tags; they redirect here)"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class MergeTagsForm(forms.Form):
+    target = forms.ModelChoiceField(
+        queryset=Tag.objects.order_by("name"),
+        label="Merge into",
+        help_text="The tag that stays. The others are deleted; their stories get "
+        "this tag, their names become its aliases and their pages redirect here.",
+    )
+
+
+if admin.site.is_registered(Tag):
+    admin.site.unregister(Tag)
+
+
+@admin.register(Tag)
+class BriefingsTagAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "live_stories", "stories", "alias_names"]
+    search_fields = ["name", "aliases__name"]
+    ordering = ["name"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [TagAliasInline, TagRedirectInline]
+    actions = ["merge_tags", "delete_unused"]
+
+    def get_queryset(self, request):
+        return tags.with_usage().prefetch_related("aliases")
+
+    @admin.display(description="Published stories", ordering="live_stories")
+    def live_stories(self, obj):
+        return obj.live_stories
+
+    @admin.display(description="All stories", ordering="stories")
+    def stories(self, obj):
+        return obj.stories
+
+    @admin.display(description="Aliases")
+    def alias_names(self, obj):
+        return ", ".join(alias.name for alias in obj.aliases.all())
+
+    @admin.action(description="Merge selected tags into one…", permissions=["delete"])
+    def merge_tags(self, request, queryset):
+        chosen = list(queryset.order_by("name"))
+        if "apply" in request.POST:
+            form = MergeTagsForm(request.POST)
+            if form.is_valid():
+                target = form.cleaned_data["target"]
+                retagged = tags.merge(chosen, target)
+                self.message_user(
+                    request,
+                    f"Merged {len([t for t in chosen if t.pk != target.pk])} tag(s) "
+                    f"into “{target}”; {retagged} stories retagged.",
+                    messages.SUCCESS,
+                )
+                return None
+        else:
+            # The tag most stories use is the likely survivor (live ones first).
+            busiest = max(
+                chosen, key=lambda t: (t.live_stories, t.stories), default=None
+            )
+            form = MergeTagsForm(initial={"target": busiest.pk if busiest else None})
+            form.fields["target"].queryset = queryset.order_by("name")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Merge tags",
+            "opts": self.model._meta,
+            "tags": chosen,
+            "form": form,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return render(request, "admin/taggit/tag/merge.html", context)
+
+    @admin.action(description="Delete tags no story uses", permissions=["delete"])
+    def delete_unused(self, request, queryset):
+        unused = queryset.filter(pk__in=tags.unused().values("pk"))
+        names = sorted(tag.name for tag in unused)
+        count, _ = unused.delete()
+        skipped = queryset.count()
+        self.message_user(
+            request,
+            f"Deleted {len(names)} unused tag(s)"
+            + (f": {', '.join(names)}" if names else "")
+            + (f". {skipped} tag(s) in use were kept." if skipped else "."),
+            messages.SUCCESS,
+        )
+
+
+# --- Storyboard newsletter -----------------------------------------------------
+
+
+@admin.register(Subscriber)
+class SubscriberAdmin(admin.ModelAdmin):
+    """Subscribers join only by double opt-in; the admin reads and exports them.
+
+    Editors may view and export. Deleting a subscriber (a request to be
+    forgotten) needs the delete permission, which no group has by default.
+    """
+
+    list_display = ["email", "status", "created", "confirmed_at", "unsubscribed_at"]
+    list_filter = ["status", "created", "confirmed_at", "consent_version"]
+    search_fields = ["email"]
+    date_hierarchy = "created"
+    readonly_fields = [
+        "email",
+        "status",
+        "created",
+        "confirmed_at",
+        "unsubscribed_at",
+        "consent_version",
+        "consent_text",
+        "consented_at",
+        "last_sent_at",
+    ]
+    actions = ["export_confirmed_csv", "unsubscribe"]
+
+    def has_add_permission(self, request):
+        return False  # only the reader can subscribe, by confirming their address
+
+    @admin.action(
+        description="Export the confirmed subscribers among the selected as CSV",
+        permissions=["view"],
+    )
+    def export_confirmed_csv(self, request, queryset):
+        header = [
+            "email",
+            "confirmed_at",
+            "consent_version",
+            "consented_at",
+            "consent_text",
+        ]
+        rows = (
+            [
+                s.email,
+                s.confirmed_at.isoformat(),
+                s.consent_version,
+                s.consented_at.isoformat(),
+                s.consent_text,
+            ]
+            for s in queryset.confirmed().order_by("confirmed_at", "pk")
+        )
+        return csv_download("storyboard-subscribers.csv", header, rows)
+
+    @admin.action(description="Unsubscribe the selected", permissions=["change"])
+    def unsubscribe(self, request, queryset):
+        count = queryset.exclude(status=SubscriberStatus.UNSUBSCRIBED).update(
+            status=SubscriberStatus.UNSUBSCRIBED, unsubscribed_at=timezone.now()
+        )
+        self.message_user(request, f"{count} subscriber(s) unsubscribed.")
+
+
+# --- Storyboard editions --------------------------------------------------------
+
+# The HTML part of an edition styles itself inline, as e-mail must.
+PREVIEW_CSP = {**settings.SECURE_CSP, "style-src": [CSP.SELF, CSP.UNSAFE_INLINE]}
+
+
+class EditionItemInline(admin.TabularInline):
+    model = EditionItem
+    extra = 0
+    fields = ["position", "article", "blurb"]
+    autocomplete_fields = ["article"]
+
+    def _editable(self, obj):
+        return obj is None or obj.status in EDITABLE_EDITION
+
+    def has_add_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_delete_permission(request, obj)
+
+
+EDITABLE_EDITION = (EditionStatus.DRAFT, EditionStatus.SCHEDULED)
+
+
+@admin.register(Edition)
+class EditionAdmin(admin.ModelAdmin):
+    """Compose, preview, test and send Storyboard editions (briefings/storyboard.py).
+
+    *Add edition* composes this week's draft (most-read, then latest stories);
+    the editor reorders (positions), removes, adds blurbs and the intro.
+    """
+
+    list_display = [
+        "number",
+        "subject",
+        "status",
+        "send_at",
+        "sent_count",
+        "failed_count",
+        "pending_count",
+        "preview_link",
+    ]
+    list_filter = ["status"]
+    inlines = [EditionItemInline]
+    fields = [
+        "number",
+        "subject",
+        "intro",
+        "status",
+        "send_at",
+        "started_at",
+        "sent_at",
+        "delivery_counts",
+        "preview_link",
+    ]
+    readonly_fields = [
+        "number",
+        "status",
+        "started_at",
+        "sent_at",
+        "delivery_counts",
+        "preview_link",
+    ]
+    actions = ["send_now", "schedule", "send_test_to_me"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                sent_total=Count(
+                    "deliveries", filter=Q(deliveries__status=DeliveryStatus.SENT)
+                ),
+                failed_total=Count(
+                    "deliveries", filter=Q(deliveries__status=DeliveryStatus.FAILED)
+                ),
+            )
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.status not in EDITABLE_EDITION:
+            fields += ["subject", "intro", "send_at"]
+        return fields
+
+    @admin.display(description="Sent")
+    def sent_count(self, obj):
+        return obj.sent_total
+
+    @admin.display(description="Failed")
+    def failed_count(self, obj):
+        return obj.failed_total
+
+    @admin.display(description="Pending")
+    def pending_count(self, obj):
+        if obj.status != EditionStatus.SENDING:
+            return 0 if obj.status == EditionStatus.SENT else "–"
+        return storyboard.pending(obj).count()
+
+    @admin.display(description="Deliveries")
+    def delivery_counts(self, obj):
+        if obj is None or obj.pk is None:
+            return "–"
+        done = storyboard.counts(obj)
+        return (
+            f"{done['sent']} sent, {done['failed']} failed, {done['pending']} pending"
+        )
+
+    @admin.display(description="Preview")
+    def preview_link(self, obj):
+        if obj is None or obj.pk is None:
+            return "–"
+        return format_html(
+            '<a href="{}">Preview (HTML and plain text)</a>',
+            reverse("admin:briefings_edition_preview", args=[obj.pk]),
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/preview/",
+                self.admin_site.admin_view(self.preview_view),
+                name="briefings_edition_preview",
+            ),
+            path(
+                "<int:pk>/preview/html/",
+                self.admin_site.admin_view(self.preview_html_view),
+                name="briefings_edition_preview_html",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _edition_or_404(self, request, pk):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        edition = Edition.objects.filter(pk=pk).first()
+        if edition is None:
+            raise Http404("No such edition.")
+        return edition
+
+    def preview_view(self, request, pk):
+        """The edition as a subscriber gets it: both parts, and the test button."""
+        edition = self._edition_or_404(request, pk)
+        if request.method == "POST":
+            if not self.has_change_permission(request, edition):
+                raise PermissionDenied
+            self._send_test(request, [edition])
+            return HttpResponseRedirect(request.path)
+        html, text = storyboard.render(edition)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Preview: {edition}",
+            "opts": self.model._meta,
+            "edition": edition,
+            "text": text.replace(
+                storyboard.UNSUBSCRIBE_MARK, "(the subscriber's own unsubscribe link)"
+            ),
+            "html_url": reverse("admin:briefings_edition_preview_html", args=[pk]),
+            "counts": storyboard.counts(edition),
+            "can_send": self.has_change_permission(request, edition),
+        }
+        return render(request, "admin/briefings/edition/preview.html", context)
+
+    @method_decorator(csp_override(PREVIEW_CSP))
+    def preview_html_view(self, request, pk):
+        """The HTML part alone, as a mail client shows it (its inline styles on)."""
+        edition = self._edition_or_404(request, pk)
+        html, _ = storyboard.render(edition)
+        response = HttpResponse(html.replace(storyboard.UNSUBSCRIBE_MARK, "#"))
+        response["X-Robots-Tag"] = "noindex"
+        return response
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """*Add edition*: a POST composes this week's draft and opens it."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            edition = storyboard.compose()
+            self.message_user(
+                request,
+                f"Edition {edition.number} composed with {edition.items.count()} "
+                "stories: reorder, remove, add blurbs and an intro, then preview.",
+            )
+            return HttpResponseRedirect(
+                reverse("admin:briefings_edition_change", args=[edition.pk])
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "New Storyboard edition",
+            "opts": self.model._meta,
+            "next_send": storyboard.next_friday_morning(),
+        }
+        return render(request, "admin/briefings/edition/compose.html", context)
+
+    def _queue(self, request, queryset, when_now):
+        for edition in queryset:
+            try:
+                if when_now:
+                    edition = storyboard.send_now(edition)
+                else:
+                    edition = storyboard.schedule(edition)
+            except ValueError as error:
+                self.message_user(request, str(error), messages.ERROR)
+                continue
+            self.message_user(
+                request,
+                f"Edition {edition.number} queued for "
+                f"{timezone.localtime(edition.send_at):%a %d %b %Y, %H:%M}.",
+            )
+
+    @admin.action(description="Send the selected now", permissions=["change"])
+    def send_now(self, request, queryset):
+        self._queue(request, queryset, when_now=True)
+
+    @admin.action(
+        description="Schedule the selected (at their send time, or Friday 09:00)",
+        permissions=["change"],
+    )
+    def schedule(self, request, queryset):
+        self._queue(request, queryset, when_now=False)
+
+    @admin.action(
+        description="Send a test of the selected to me", permissions=["change"]
+    )
+    def send_test_to_me(self, request, queryset):
+        self._send_test(request, queryset)
+
+    def _send_test(self, request, editions):
+        if not request.user.email:
+            self.message_user(
+                request,
+                "Your user has no e-mail address: add one under Users first.",
+                messages.ERROR,
+            )
+            return
+        for edition in editions:
+            storyboard.send_test.enqueue(edition.pk, request.user.email)
+            self.message_user(
+                request,
+                f"A test of edition {edition.number} is on its way to "
+                f"{request.user.email}.",
+            )
+
+
+@admin.register(FailedTask)
+class FailedTaskAdmin(admin.ModelAdmin):
+    """Background tasks that failed after their retries, with the error.
+
+    *Run again* queues the same task with the same arguments and removes the
+    failure from this list.
+    """
+
+    list_display = ["task_name", "error", "arguments", "finished_at"]
+    list_filter = ["task_path"]
+    ordering = ["-finished_at"]
+    fields = ["task_path", "arguments", "enqueued_at", "finished_at", "error_details"]
+    readonly_fields = fields
+    actions = ["run_again"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).failed()
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Error")
+    def error(self, obj):
+        lines = [line for line in obj.traceback.strip().splitlines() if line.strip()]
+        return lines[-1][:200] if lines else obj.exception_class_path
+
+    @admin.display(description="Arguments")
+    def arguments(self, obj):
+        return str(obj.args_kwargs)[:200]
+
+    @admin.display(description="Error and traceback")
+    def error_details(self, obj):
+        return format_html("<pre>{}</pre>", obj.traceback)
+
+    @admin.action(description="Run the selected again", permissions=["change"])
+    def run_again(self, request, queryset):
+        count = 0
+        for failed in queryset:
+            kwargs = dict(failed.args_kwargs["kwargs"])
+            kwargs.pop("attempt", None)
+            try:
+                import_string(failed.task_path).enqueue(
+                    *failed.args_kwargs["args"], **kwargs
+                )
+            except ImportError:
+                self.message_user(
+                    request, f"{failed.task_path} no longer exists.", messages.ERROR
+                )
+                continue
+            failed.delete()
+            count += 1
+        self.message_user(request, f"{count} task(s) queued again.")
