@@ -78,16 +78,21 @@ demo: $(BIN)/.installed ## Create users demo-writer and demo-editor (development
 .PHONY: test
 test: export DJANGO_SECRET_KEY ?= test-only-not-secret
 test: export DJANGO_SECURE_SSL_REDIRECT ?= 0
-test: $(BIN)/.installed-dev ## Lint, check migrations, run the whole suite with coverage
+test: $(BIN)/.installed-dev ## Lint (ruff, import contracts, djade, django-upgrade), check migrations, run the whole suite with coverage
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
+	find templates -name '*.html' -print0 | xargs -0 $(BIN)/djade --target-version 6.1 --check
+	git ls-files -z -- '*.py' | xargs -0 $(BIN)/django-upgrade --target-version 6.1 --check
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python -m pytest --cov --cov-report=term $(PYTEST_ARGS)
 
 .PHONY: format
-format: $(BIN)/.installed-dev ## Format the code with ruff
+format: $(BIN)/.installed-dev ## Format the code (ruff, djade, django-upgrade)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+	find templates -name '*.html' -print0 | xargs -0 $(BIN)/djade --target-version 6.1
+	git ls-files -z -- '*.py' | xargs -0 $(BIN)/django-upgrade --target-version 6.1 --exit-zero-even-if-changed
 
 .PHONY: bench
 bench: export DJANGO_SECRET_KEY ?= bench-only-not-secret

@@ -201,8 +201,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "DJANGO_CONN_MAX_AGE", 0 if DEBUG else 60
     )
 
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-
 
 # Reads are counted in memory and written in batches this often (seconds).
 READS_FLUSH_SECONDS = env_int("BRIEFINGS_READS_FLUSH_SECONDS", 10)

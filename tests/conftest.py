@@ -5,8 +5,8 @@ from django.apps import apps
 from django.core.cache import cache
 
 from briefings.analytics import reads
+from briefings.core import freshness
 from briefings.search import engine as search
-from briefings.web import pagecache
 
 
 @pytest.fixture(autouse=True)
@@ -38,10 +38,10 @@ def _test_settings(settings):
 @pytest.fixture(autouse=True)
 def _clear_cache():
     cache.clear()
-    pagecache.hot_pages.forget()
+    freshness.hot_pages.forget()
     yield
     cache.clear()
-    pagecache.hot_pages.forget()
+    freshness.hot_pages.forget()
     reads.discard()
     search.discard()
 

@@ -17,7 +17,8 @@ from taggit.models import Tag
 
 from briefings.core.textsafety import clean_line, clean_text, xml_safe
 from briefings.models import Article, Author, TagAlias
-from briefings.search.engine import clean_query
+from briefings.search.engine import clean_query, search_articles
+from briefings.web.pagecache import FORMAT_VERSION as FORMAT
 from tests.factories import (
     ArticleFactory,
     AuthorFactory,
@@ -240,7 +241,7 @@ def test_any_operator_soup_is_a_valid_search_on_postgresql(a_story, raw):
     # With no row to test, PostgreSQL never parses the query: a story is needed.
     query = clean_query(raw)
     if query:
-        list(Article.objects.published().search(query)[:20])
+        list(search_articles(Article.objects.published(), query)[:20])
         assert connection.vendor == "postgresql"
 
 
@@ -273,7 +274,7 @@ def stored_pages(monkeypatch):
     keys, real_set = set(), cache.set
 
     def spy(key, *args, **kwargs):
-        if key.startswith(("pages:decided", "pages:undecided")):
+        if key.startswith((f"pages:{FORMAT}:decided", f"pages:{FORMAT}:undecided")):
             keys.add(key)
         return real_set(key, *args, **kwargs)
 

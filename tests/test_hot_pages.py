@@ -14,6 +14,7 @@ from django_redis.cache import RedisCache
 from pytest_django.asserts import assertContains, assertNotContains
 from redis.client import PubSub
 
+from briefings.core import freshness
 from briefings.models import Article
 from briefings.web import pagecache
 from tests.factories import ArticleFactory, BylineFactory
@@ -44,8 +45,8 @@ def served(client, url):
 def bump_from_another_process():
     """What another process's save does: its own connection, the same script."""
     other = redis.Redis.from_url(os.environ["REDIS_URL"])
-    keys = [cache.make_key(pagecache.VERSION_KEY), cache.make_key("pages:next-live")]
-    channel = pagecache.HotPages.channel(other)
+    keys = [cache.make_key(freshness.VERSION_KEY), cache.make_key("pages:next-live")]
+    channel = freshness.HotPages.channel(other)
     other.eval(pagecache.BUMP_SCRIPT, 2, *keys, channel, 1)
     other.close()
 

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.cache import cache
+from django.http import HttpResponse
 from django.template import engines
 from django.test import Client
 from django.urls import reverse
@@ -17,6 +19,7 @@ from django.utils import timezone, translation
 from pytest_django.asserts import assertContains
 
 from briefings.models import Article, FigurePlace, StoryDay, cards
+from briefings.web import pagecache
 from tests.factories import (
     ArticleFactory,
     AuthorFactory,
@@ -282,3 +285,40 @@ def test_a_figure_is_sized_from_the_database_not_its_file(client, settings, tmp_
     figure.image = ""
     figure.save()
     assert (figure.image_width, figure.image_height) == (None, None)
+
+
+def test_a_stored_page_names_its_hit_hook_instead_of_pickling_code(settings, story):
+    """An entry survives a deploy that moves code: it holds plain data only."""
+    settings.READS_FLUSH_SECONDS = 0
+    url = story.get_absolute_url()
+    Client().get(url)
+    [entry] = [
+        value
+        for key, value in cache._cache.items()  # local memory: pickled entries
+        if key.startswith(f":1:pages:{pagecache.FORMAT_VERSION}:")
+    ]
+    assert b"briefings" not in entry  # no module path of ours inside
+    Client().get(url)
+    assert StoryDay.objects.get(article=story).views == 2
+
+
+def test_a_hit_hook_since_removed_still_serves_the_page(monkeypatch, story):
+    url = story.get_absolute_url()
+    Client().get(url)
+    monkeypatch.setattr(pagecache, "HIT_HOOKS", {})
+    response = Client().get(url)
+    assert response.status_code == 200
+    assert response[pagecache.MARK] == "hit"
+    assert "Talks resume" in response.content.decode()
+
+
+def test_entries_of_an_older_format_are_never_read(monkeypatch, story):
+    url = story.get_absolute_url()
+    assert Client().get(url)[pagecache.MARK] == "miss"
+    monkeypatch.setattr(pagecache, "FORMAT_VERSION", pagecache.FORMAT_VERSION + 1)
+    assert Client().get(url)[pagecache.MARK] == "miss"
+
+
+def test_asking_for_an_unknown_hit_hook_fails_at_once():
+    with pytest.raises(KeyError, match="no-such-hook"):
+        pagecache.call_on_hit(HttpResponse(), "no-such-hook")

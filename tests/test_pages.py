@@ -10,9 +10,9 @@ from pytest_django.asserts import assertContains, assertNotContains
 from taggit.models import Tag
 
 from briefings.analytics.readership import most_read_for_page
+from briefings.core import freshness
 from briefings.models import FigurePlace
 from briefings.search.engine import trending_terms
-from briefings.web import pagecache
 from tests.factories import (
     ArticleFactory,
     AuthorFactory,
@@ -350,7 +350,7 @@ def test_listing_query_ceilings(client, django_assert_max_num_queries, size):
     with django_assert_max_num_queries(8):
         assert client.get(reverse("briefings:home")).status_code == 200
     cache.clear()  # the page cache too; the boxes' lists are refilled below
-    pagecache.hot_pages.forget()  # and the pages a process keeps (with Redis)
+    freshness.hot_pages.forget()  # and the pages a process keeps (with Redis)
     most_read_for_page()
     trending_terms()
     for url in [

@@ -7,10 +7,9 @@ from django.core.cache import cache
 from django.http import HttpResponse
 from django.test import RequestFactory
 
-from briefings.core import replicas
+from briefings.core import freshness, replicas
 from briefings.core.replicas import ReplicaReadsMiddleware, ReplicaRouter
 from briefings.models import Article
-from briefings.web import pagecache
 from tests.test_settings import load_settings
 
 router = ReplicaRouter()
@@ -52,7 +51,7 @@ def test_editors_and_writes_use_the_primary(with_replica, settings):
 
 
 def test_right_after_a_content_change_readers_read_the_primary(with_replica, settings):
-    pagecache.bump_version()  # what every save of content does
+    freshness.bump_version()  # what every save of content does
     assert database_used(RequestFactory().get("/")) is None
     changed = cache.get(replicas.CHANGED_AT_KEY)
     cache.set(replicas.CHANGED_AT_KEY, changed - settings.REPLICA_LAG_SECONDS)

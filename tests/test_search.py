@@ -15,6 +15,7 @@ from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains
 from taggit.models import Tag
 
+from briefings.core import freshness
 from briefings.models import Article, SearchTerm, SearchTermDay, SearchTermReader
 from briefings.search.engine import (
     MAX_QUERY_LENGTH,
@@ -24,7 +25,6 @@ from briefings.search.engine import (
     normalise_term,
     trending_terms,
 )
-from briefings.web import pagecache
 from tests.factories import (
     ArticleFactory,
     AuthorFactory,
@@ -329,7 +329,7 @@ def test_a_term_trends_when_three_readers_searched_it_on_two_days(client):
     readers_search(client, "  VOLCANO", readers=3, days=[1])  # and the day before
     assertNotContains(trends_on_home(client), "Search Trends")  # cached a minute
     cache.clear()  # a minute later (and the page cache's lifetime)
-    pagecache.hot_pages.forget()  # what a process kept in memory too (with Redis)
+    freshness.hot_pages.forget()  # what a process kept in memory too (with Redis)
     response = trends_on_home(client)
     assertContains(response, "Search Trends")
     assertContains(response, f'href="{SEARCH}?q=volcano"')

@@ -12,7 +12,8 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from briefings.analytics.models import StoryHour
-from briefings.stories.models import Article, ArticleStatus
+from briefings.core.freshness import current_version
+from briefings.stories.models import Article, published_q
 
 MOST_READ_HOURS = 48
 MOST_READ_CACHE_SECONDS = 60
@@ -31,9 +32,8 @@ def most_read(limit: int = 5, hours: int = MOST_READ_HOURS):
     now = timezone.now()
     top = list(
         StoryHour.objects.filter(
+            published_q(now, prefix="article__"),
             hour__gte=hour_start(now) - timedelta(hours=hours - 1),
-            article__status=ArticleStatus.PUBLISHED,
-            article__published_at__lte=now,
         )
         .values("article")
         .annotate(views=Sum("views"))
@@ -53,8 +53,6 @@ def most_read(limit: int = 5, hours: int = MOST_READ_HOURS):
 
 def most_read_for_page(limit: int = 5):
     """Most read, as a page shows it: cached briefly, fresh after any edit."""
-    from briefings.web.pagecache import current_version
-
     key = f"most-read:{current_version()}:{limit}"
     items = cache.get(key)
     if items is None:

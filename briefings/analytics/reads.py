@@ -7,7 +7,6 @@ that dies loses at most its last few seconds of counts. Nothing about a reader
 is stored but a hash of their random analytics id.
 """
 
-import atexit
 import hashlib
 import threading
 import time
@@ -22,8 +21,8 @@ from django.utils import timezone
 from briefings.analytics.models import StoryDay, StoryHour, StoryReader
 from briefings.consent.cookies import reader_id
 from briefings.core.background import retried
+from briefings.core.http import is_bot
 
-BOT_MARKERS = ("bot", "crawler", "spider", "slurp", "preview", "headless")
 MAX_PENDING = 1000
 
 _lock = threading.Lock()
@@ -33,15 +32,10 @@ _readers: set = set()
 _last_flush = time.monotonic()
 
 
-def _is_bot(request) -> bool:
-    agent = request.META.get("HTTP_USER_AGENT", "").lower()
-    return any(marker in agent for marker in BOT_MARKERS)
-
-
 def record_read(request, response, article_id: int) -> None:
     """Count one read of a story (and its reader, with analytics consent)."""
     global _last_flush
-    if request.method != "GET" or _is_bot(request):
+    if request.method != "GET" or is_bot(request):
         return
     now = timezone.now()
     day = timezone.localdate(now)
@@ -142,17 +136,3 @@ def discard() -> None:
         _views.clear()
         _hours.clear()
         _readers.clear()
-
-
-def _flush_at_exit():
-    """Write what a stopping worker still holds: reads and searches."""
-    from briefings.search import engine as search
-
-    for write in (flush, search.flush):
-        try:
-            write()
-        except Exception:  # noqa: BLE001 - the database may already be gone
-            pass
-
-
-atexit.register(_flush_at_exit)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from cookie_consent.cache import all_cookie_groups
 from cookie_consent.middleware import CleanCookiesMiddleware as _CleanCookies
+from cookie_consent.models import CookieGroup
 from cookie_consent.processor import CookiesProcessor
 from cookie_consent.util import get_cookie_value_from_request
 from django.conf import settings
@@ -191,11 +192,8 @@ class CleanCookiesMiddleware(_CleanCookies):
         return response
 
 
-@checks.register(checks.Tags.database)
 def check_cookie_declarations(app_configs=None, **kwargs):
     """Every optional group declares cookies, and every cookie says it all."""
-    from cookie_consent.models import CookieGroup
-
     errors = []
     try:
         groups = list(CookieGroup.objects.prefetch_related("cookie_set__declaration"))

@@ -22,7 +22,7 @@ class ConsentRecord(models.Model):
     consent_id = models.UUIDField(db_index=True, editable=False)
     given_at = models.DateTimeField(default=timezone.now, editable=False)
     policy_revision = models.PositiveIntegerField(editable=False)
-    method = models.CharField(max_length=20, choices=ConsentMethod.choices)
+    method = models.CharField(max_length=20, choices=ConsentMethod)
     decisions = models.JSONField(default=dict)
 
     class Meta:

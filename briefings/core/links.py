@@ -8,8 +8,6 @@ so a process pays for each address once. Only addresses that depend on nothing
 else belong here (no `current_app`, no query strings).
 """
 
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from django.urls import get_script_prefix, get_urlconf
 from django.urls import reverse as django_reverse
 
@@ -36,7 +34,6 @@ def reverse(viewname, args=()):
     return address
 
 
-@receiver(setting_changed)
-def _forget_addresses(**kwargs):
+def forget_addresses(**kwargs):
     """Tests that change settings (ROOT_URLCONF, ADMIN_URL...) start afresh."""
     _addresses.clear()

@@ -104,7 +104,6 @@ def news_article(article) -> dict:
     return {key: value for key, value in data.items() if value is not None}
 
 
-@checks.register(checks.Tags.security, deploy=True)
 def check_site_url(app_configs=None, **kwargs):
     """In production the public address must be set, and be HTTPS."""
     parts = urlsplit(settings.SITE_URL)

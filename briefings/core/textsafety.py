@@ -21,7 +21,6 @@ import re
 
 from django.apps import apps
 from django.db import models
-from django.db.models.signals import pre_save
 
 BIDI_OVERRIDES = "\u202a-\u202e\u2066-\u2069"
 # Controls that separate lines or pages: kept as a break, not run together.
@@ -97,12 +96,3 @@ def guarded_models():
         apps.get_model("cookie_consent", "CookieGroup"),
         apps.get_model("cookie_consent", "Cookie"),
     ]
-
-
-def connect_signals():
-    for model in guarded_models():
-        pre_save.connect(
-            strip_unsafe_characters,
-            sender=model,
-            dispatch_uid=f"textsafety-{model._meta.label}",
-        )

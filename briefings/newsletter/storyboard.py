@@ -42,6 +42,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from briefings.analytics.models import StoryDay
+from briefings.core import freshness
 from briefings.core.background import can_defer, enqueue_with_data, later, retried
 from briefings.core.seo import absolute
 from briefings.newsletter.editions import (
@@ -57,7 +58,6 @@ from briefings.newsletter.subscribers import (
     SubscriberStatus,
 )
 from briefings.stories.models import Article
-from briefings.web import pagecache
 
 logger = logging.getLogger(__name__)
 
@@ -450,7 +450,7 @@ def finish_if_done(edition) -> bool:
         status=EditionStatus.SENT, sent_at=timezone.now()
     )
     if marked:
-        pagecache.bump_version()  # the archive lists it now
+        freshness.bump_version()  # the archive lists it now
     return Edition.objects.filter(pk=edition.pk, status=EditionStatus.SENT).exists()
 
 

@@ -10,7 +10,6 @@ form, the actions, the inlines and reversion's revert and recover, asks it.
 import csv
 from datetime import timedelta
 
-import reversion
 from cookie_consent.admin import CookieAdmin
 from cookie_consent.models import Cookie
 from django import forms
@@ -99,18 +98,6 @@ class CappedPaginator(Paginator):
 
 
 SHARE_LINK_LIFETIME = timedelta(hours=48)
-
-# Revisions hold the story with its bylines, figures, related links and tags,
-# so reverting brings all of them back together.
-for model in (Byline, Figure, RelatedLink, TaggedArticle):
-    if not reversion.is_registered(model):
-        reversion.register(model)
-if not reversion.is_registered(Article):
-    reversion.register(
-        Article,
-        follow=["bylines", "figures", "related_links", "tagged_items"],
-        exclude=["search_vector"],  # derived; rewritten on every save
-    )
 
 # Workflow rights are the model's (Article.check_change, save_by, move_to,
 # editable_by, deletable_by; Author.editable_by, save_by): the admin asks them.
@@ -339,15 +326,8 @@ class RelatedLinkInline(StoryPartInline, admin.TabularInline):
     def resolves_to(self, obj):
         if not obj.pk:
             return "-"
-        if obj.story_id and obj.story.is_public:
-            target = obj.story
-        else:
-            target = (
-                Article.objects.published()
-                .with_headline(obj.title)
-                .exclude(pk=obj.article_id)
-                .first()
-            )
+        # The readers' own resolution (Article.link_targets).
+        [(_, target)] = obj.article.link_targets([obj])
         if target is not None:
             return format_html(
                 'Link to <a href="{}">{}</a>', target.get_absolute_url(), target
@@ -624,13 +604,11 @@ class StatusFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request, queryset):
-        now = timezone.now()
-        published = Q(status=ArticleStatus.PUBLISHED)
         match self.value():
             case "scheduled":
-                return queryset.filter(published, published_at__gt=now)
+                return queryset.scheduled()
             case "live":
-                return queryset.filter(published, published_at__lte=now)
+                return queryset.published()
             case "draft" | "in_review" | "withdrawn" as value:
                 return queryset.filter(status=value)
         return queryset
@@ -1211,9 +1189,7 @@ class ArticleAdmin(CompareVersionAdmin):
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
         upcoming = (
-            Article.objects.filter(
-                status=ArticleStatus.PUBLISHED, published_at__gt=timezone.now()
-            )
+            Article.objects.scheduled()
             .order_by("published_at")
             .prefetch_related("bylines__author")
         )

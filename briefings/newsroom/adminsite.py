@@ -14,6 +14,7 @@
   making new ones makes the old ones void.
 """
 
+from base64 import b32encode
 from functools import update_wrapper, wraps
 
 import segno
@@ -272,7 +273,5 @@ def _has_device(request) -> bool:
 
 
 def _base32(device) -> str:
-    from base64 import b32encode
-
     key = b32encode(device.bin_key).decode().rstrip("=")
     return " ".join(key[i : i + 4] for i in range(0, len(key), 4))

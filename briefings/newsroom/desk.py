@@ -94,22 +94,15 @@ def awaiting_review(user):
 
 
 def scheduled(user, now):
-    return list(
-        stories_for(user)
-        .filter(status=ArticleStatus.PUBLISHED, published_at__gt=now)
-        .order_by("published_at", "pk")[:ROWS]
-    )
+    return list(stories_for(user).scheduled(now).order_by("published_at", "pk")[:ROWS])
 
 
 def published_today(user, now):
     start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     return list(
         stories_for(user)
-        .filter(
-            status=ArticleStatus.PUBLISHED,
-            published_at__gte=start,
-            published_at__lte=now,
-        )
+        .published(now)
+        .filter(published_at__gte=start)
         .order_by("-published_at", "-pk")[:ROWS]
     )
 

@@ -44,18 +44,18 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.tasks import task
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString
 
-from briefings.analytics.reads import _is_bot
 from briefings.core import limits
 from briefings.core.background import retried
+from briefings.core.freshness import bump_version
+from briefings.core.http import is_bot
 from briefings.search.models import SearchTerm, SearchTermDay, SearchTermReader
-from briefings.stories.models import Article
+from briefings.stories.models import Article, Byline, Figure, TaggedArticle
 
 CONFIG = "english"
 MAX_QUERY_LENGTH = 200  # characters searched; longer queries are cut here
@@ -207,8 +207,6 @@ def _newest(matches):
 
 def _fallback(queryset, words):
     """SQLite: every word somewhere in the story; headline matches first."""
-    from briefings.stories.models import Byline, Figure, TaggedArticle
-
     if not words:
         return queryset.none()
     for word in words:
@@ -260,8 +258,6 @@ def _joined(queryset, key, field):
 
 def search_vector():
     """The weighted vector of a story, as an expression over its own row."""
-    from briefings.stories.models import Byline, Figure, TaggedArticle
-
     return (
         SearchVector("headline", weight="A", config=CONFIG)
         + SearchVector("standfirst", weight="B", config=CONFIG)
@@ -279,8 +275,6 @@ def search_vector():
 def update_search_vectors(articles) -> None:
     """Rewrite the vectors of `articles` (a queryset or a list of ids): one
     UPDATE. Nothing to do on SQLite."""
-    from briefings.stories.models import Article
-
     if connection.vendor != "postgresql":
         return
     if not hasattr(articles, "query"):
@@ -288,24 +282,22 @@ def update_search_vectors(articles) -> None:
     articles.order_by().update(search_vector=search_vector())
 
 
-def _article_changed(sender, instance, raw=False, **kwargs):
+def article_changed(sender, instance, raw=False, **kwargs):
     if not raw:
         update_search_vectors([instance.pk])
 
 
-def _child_changed(sender, instance, raw=False, **kwargs):
+def child_changed(sender, instance, raw=False, **kwargs):
     if not raw:
         update_search_vectors([instance.article_id])
 
 
-def _tagging_changed(sender, instance, raw=False, **kwargs):
+def tagging_changed(sender, instance, raw=False, **kwargs):
     if not raw:
         update_search_vectors([instance.content_object_id])
 
 
-def _author_changed(sender, instance, raw=False, **kwargs):
-    from briefings.stories.models import Article
-
+def author_changed(sender, instance, raw=False, **kwargs):
     if not raw and connection.vendor == "postgresql":
         update_search_vectors(
             Article.objects.filter(
@@ -314,9 +306,7 @@ def _author_changed(sender, instance, raw=False, **kwargs):
         )
 
 
-def _tag_changed(sender, instance, raw=False, **kwargs):
-    from briefings.stories.models import Article, TaggedArticle
-
+def tag_changed(sender, instance, raw=False, **kwargs):
     if not raw and connection.vendor == "postgresql":
         tagged = TaggedArticle.objects.filter(tag=instance).order_by()
         update_search_vectors(
@@ -324,38 +314,13 @@ def _tag_changed(sender, instance, raw=False, **kwargs):
         )
 
 
-def _tags_changed(sender, instance, action, reverse, pk_set, **kwargs):
-    from briefings.stories.models import Article
-
+def tags_changed(sender, instance, action, reverse, pk_set, **kwargs):
     if action not in ("post_add", "post_remove", "post_clear"):
         return
     if not reverse and isinstance(instance, Article):
         update_search_vectors([instance.pk])
     elif reverse and pk_set:
         update_search_vectors(pk_set)
-
-
-def connect_signals():
-    from taggit.models import Tag
-
-    from briefings.search.models import SearchTerm
-    from briefings.stories.models import Article, Author, Byline, Figure, TaggedArticle
-
-    post_save.connect(forget_trends, sender=SearchTerm, dispatch_uid="search-term")
-    post_delete.connect(forget_trends, sender=SearchTerm, dispatch_uid="search-d-term")
-    post_save.connect(_article_changed, sender=Article, dispatch_uid="search-article")
-    for model, handler in (
-        (Byline, _child_changed),
-        (Figure, _child_changed),
-        (TaggedArticle, _tagging_changed),
-    ):
-        post_save.connect(handler, sender=model, dispatch_uid=f"search-{model}")
-        post_delete.connect(handler, sender=model, dispatch_uid=f"search-d-{model}")
-    post_save.connect(_author_changed, sender=Author, dispatch_uid="search-author")
-    post_save.connect(_tag_changed, sender=Tag, dispatch_uid="search-tag")
-    m2m_changed.connect(
-        _tags_changed, sender=TaggedArticle, dispatch_uid="search-tags-m2m"
-    )
 
 
 # -- Highlighting -------------------------------------------------------------------
@@ -470,7 +435,7 @@ def reader_hash(request, day) -> str:
     """Today's keyed hash of the reader's address and browser: tells two
     readers apart, names neither, and differs from one day to the next."""
     address = request.META.get("REMOTE_ADDR", "")
-    who = f"{address}\n{request.META.get('HTTP_USER_AGENT', '')}"
+    who = f"{address}\n{request.headers.get('user-agent', '')}"
     return salted_hmac(
         f"briefings.trends-reader.{day.isoformat()}", who, algorithm="sha256"
     ).hexdigest()[:16]
@@ -481,7 +446,7 @@ def record_search(request, text: str) -> None:
     client's hourly allowance); the reader is kept only as today's hash."""
     global _last_flush
     term = normalise_term(text)
-    if not term or _is_bot(request):
+    if not term or is_bot(request):
         return
     if limits.hit(
         "search-counts",
@@ -638,7 +603,9 @@ def trending_terms() -> list[str]:
         )
         published = Article.objects.published()
         terms = [
-            term for term in candidates if published.search(clean_query(term)).exists()
+            term
+            for term in candidates
+            if search_articles(published, clean_query(term)).exists()
         ][:TRENDS_SIZE]
         cache.set(TRENDS_KEY, terms, settings.SEARCH_TRENDS_CACHE_SECONDS)
     return terms
@@ -646,7 +613,5 @@ def trending_terms() -> list[str]:
 
 def forget_trends(**kwargs) -> None:
     """An editor hid or showed a term: the box changes on the next page."""
-    from briefings.web.pagecache import bump_version
-
     cache.delete(TRENDS_KEY)
     bump_version()

@@ -23,9 +23,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.core.signals import setting_changed
 from django.db import models
-from django.dispatch import receiver
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP")
@@ -56,8 +54,7 @@ def apply_pixel_limit() -> None:
     Image.MAX_IMAGE_PIXELS = max_pixels()
 
 
-@receiver(setting_changed)
-def _pixel_limit_changed(setting, **kwargs):
+def pixel_limit_changed(setting, **kwargs):
     if setting == "BRIEFINGS_MAX_IMAGE_PIXELS":
         apply_pixel_limit()
 

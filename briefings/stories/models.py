@@ -21,6 +21,7 @@ from django.db.models import (
     Count,
     F,
     Max,
+    Min,
     OuterRef,
     Prefetch,
     Q,
@@ -28,8 +29,6 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce, Greatest, Lower
-from django.db.models.signals import post_delete
-from django.dispatch import receiver
 from django.tasks import task
 from django.urls import reverse
 from django.utils import timezone
@@ -40,7 +39,7 @@ from taggit.models import Tag, TaggedItemBase
 from briefings.core import links
 from briefings.core.background import enqueue_with_data, retried
 from briefings.core.prepared import prepared
-from briefings.stories import images
+from briefings.stories import body, images
 
 #: Publishing rights: publish, schedule, withdraw, and change live stories.
 PUBLISH_PERMISSION = "briefings.publish_article"
@@ -286,16 +285,44 @@ class TaggedArticle(StoryLink, TaggedItemBase):
         return TagUsage
 
 
+def published_q(now=None, prefix=""):
+    """The one rule for "a reader may see this story", as a condition.
+
+    Published status and a publication time that has come. `prefix` applies it
+    across a relation (`"article__"`); `now` defaults to the current time
+    (prepared queries pass it in).
+    """
+    return Q(
+        **{
+            f"{prefix}status": ArticleStatus.PUBLISHED,
+            f"{prefix}published_at__lte": timezone.now() if now is None else now,
+        }
+    )
+
+
+def scheduled_q(now=None, prefix=""):
+    """Stories published for a time still to come: live when it arrives."""
+    return Q(
+        **{
+            f"{prefix}status": ArticleStatus.PUBLISHED,
+            f"{prefix}published_at__gt": timezone.now() if now is None else now,
+        }
+    )
+
+
 class ArticleQuerySet(models.QuerySet):
     def published(self, now=None):
-        """Stories with published status whose publication time has come.
+        """Stories with published status whose publication time has come."""
+        return self.filter(published_q(now))
 
-        `now` defaults to the current time (prepared queries pass it in).
-        """
-        return self.filter(
-            status=ArticleStatus.PUBLISHED,
-            published_at__lte=timezone.now() if now is None else now,
-        )
+    def scheduled(self, now=None):
+        """Stories published for a later time (they go live by themselves)."""
+        return self.filter(scheduled_q(now))
+
+    def next_live_at(self):
+        """When the next scheduled story goes live, in epoch seconds (0: none)."""
+        upcoming = self.scheduled().aggregate(next_live=Min("published_at"))
+        return upcoming["next_live"].timestamp() if upcoming["next_live"] else 0
 
     def with_headline(self, headline):
         """Stories whose headline is `headline`, ignoring case, through the
@@ -352,12 +379,6 @@ class ArticleQuerySet(models.QuerySet):
             Prefetch("bylines", Byline.objects.select_related("author")), "figures"
         )
 
-    def search(self, text):
-        """Stories matching `text`, headline matches first (see search.py)."""
-        from briefings.search.engine import search_articles
-
-        return search_articles(self, text)
-
 
 class ArticleManager(models.Manager.from_queryset(ArticleQuerySet)):
     def get_queryset(self):
@@ -394,7 +415,7 @@ class Article(models.Model):
         max_length=100, blank=True, help_text="Where the story was filed, e.g. Yerevan."
     )
     status = models.CharField(
-        max_length=20, choices=ArticleStatus.choices, default=ArticleStatus.DRAFT
+        max_length=20, choices=ArticleStatus, default=ArticleStatus.DRAFT
     )
     published_at = models.DateTimeField(
         null=True,
@@ -416,7 +437,7 @@ class Article(models.Model):
         help_text="Shown after the authors' names, e.g. CGTN.",
     )
     kind = models.CharField(
-        max_length=20, choices=ArticleKind.choices, default=ArticleKind.ARTICLE
+        max_length=20, choices=ArticleKind, default=ArticleKind.ARTICLE
     )
     duration = models.CharField(
         max_length=12, blank=True, help_text="A video's running time, e.g. 28:53."
@@ -823,10 +844,8 @@ class Article(models.Model):
 
     @cached_property
     def body_parts(self):
-        from briefings.stories.body import render_body
-
         body_figures = [f for f in self.figures.all() if f.place == FigurePlace.BODY]
-        return render_body(self.body, body_figures)
+        return body.render_body(self.body, body_figures)
 
     @property
     def promo_title(self):
@@ -875,7 +894,21 @@ class Article(models.Model):
         here, since a publication filter in the query would send the database
         through every published story instead.
         """
-        links = list(self.related_links.all())
+        resolved = []
+        for link, story in self.link_targets(self.related_links.all()):
+            if story is not None:
+                target = story.get_absolute_url()
+            elif link.url:
+                target = link.url
+            else:
+                continue
+            resolved.append({"title": link.title, "url": target})
+        return resolved
+
+    def link_targets(self, links):
+        """Each of `links` with the public story a reader reaching it gets (or
+        None: then the link's own URL, if any). See related_for_readers."""
+        links = list(links)
         if not links:
             return []
         story_ids = {link.story_id for link in links if link.story_id}
@@ -891,18 +924,10 @@ class Article(models.Model):
                 public[story.pk] = story
             if story.pk != self.pk:
                 matches.setdefault(story.headline.casefold(), story)
-        resolved = []
-        for link in links:
-            if link.story_id in public:
-                target = public[link.story_id].get_absolute_url()
-            elif link.title.casefold() in matches:
-                target = matches[link.title.casefold()].get_absolute_url()
-            elif link.url:
-                target = link.url
-            else:
-                continue
-            resolved.append({"title": link.title, "url": target})
-        return resolved
+        return [
+            (link, public.get(link.story_id) or matches.get(link.title.casefold()))
+            for link in links
+        ]
 
 
 class Byline(StoryLink):
@@ -1201,7 +1226,7 @@ class Correction(models.Model):
         Article, on_delete=models.CASCADE, related_name="corrections"
     )
     kind = models.CharField(
-        max_length=20, choices=CorrectionKind.choices, default=CorrectionKind.CORRECTION
+        max_length=20, choices=CorrectionKind, default=CorrectionKind.CORRECTION
     )
     text = models.TextField(
         help_text="What the story got wrong or left unclear, and what is right, "
@@ -1241,7 +1266,7 @@ class Figure(models.Model):
         Article, on_delete=models.CASCADE, related_name="figures"
     )
     place = models.CharField(
-        max_length=10, choices=FigurePlace.choices, default=FigurePlace.BODY
+        max_length=10, choices=FigurePlace, default=FigurePlace.BODY
     )
     position = models.PositiveSmallIntegerField(
         default=1,
@@ -1485,8 +1510,7 @@ class Figure(models.Model):
         return [row["image"], *(r["name"] for r in row["renditions"])]
 
 
-@receiver(post_delete, sender=Figure)
-def _delete_figure_files(sender, instance, using, **kwargs):
+def delete_figure_files(sender, instance, using, **kwargs):
     """A deleted figure's files go too, once the deletion is committed."""
     names = [*instance.stored_files(), instance.pending_image]
     if any(names):
@@ -1552,9 +1576,9 @@ class WorkflowEvent(models.Model):
     article = models.ForeignKey(
         Article, on_delete=models.CASCADE, related_name="workflow_events"
     )
-    action = models.CharField(max_length=20, choices=WorkflowAction.choices)
-    from_status = models.CharField(max_length=20, choices=ArticleStatus.choices)
-    to_status = models.CharField(max_length=20, choices=ArticleStatus.choices)
+    action = models.CharField(max_length=20, choices=WorkflowAction)
+    from_status = models.CharField(max_length=20, choices=ArticleStatus)
+    to_status = models.CharField(max_length=20, choices=ArticleStatus)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

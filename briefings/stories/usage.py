@@ -8,26 +8,16 @@ model signals; rows made in bulk are counted by their manager, and a story's
 change of status or publication time by Article.save().
 """
 
-from django.db.models.signals import post_delete, post_save
-
-from briefings.stories.models import AuthorUsage, Byline, TaggedArticle, TagUsage
+from briefings.stories.models import AuthorUsage, TagUsage
 
 
-def _link_saved(sender, instance, created, raw=False, **kwargs):
+def link_saved(sender, instance, created, raw=False, **kwargs):
     if created and not raw:
         sender.usage_model().links_changed([instance], +1)
 
 
-def _link_deleted(sender, instance, **kwargs):
+def link_deleted(sender, instance, **kwargs):
     sender.usage_model().links_changed([instance], -1)
-
-
-def connect_signals():
-    for model in (Byline, TaggedArticle):
-        post_save.connect(_link_saved, sender=model, dispatch_uid=f"usage-{model}")
-        post_delete.connect(
-            _link_deleted, sender=model, dispatch_uid=f"usage-d-{model}"
-        )
 
 
 def recount():

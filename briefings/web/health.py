@@ -15,7 +15,7 @@ import time
 
 import redis.connection
 from django.core.cache import cache
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import HttpResponse, JsonResponse
 from django.template import loader
 from django.views.decorators.cache import never_cache
@@ -30,8 +30,6 @@ RETRY_AFTER_SECONDS = 120
 
 
 def _database_unavailable(exc) -> bool:
-    from django.db import InterfaceError, OperationalError
-
     return isinstance(exc, (OperationalError, InterfaceError))
 
 

@@ -42,6 +42,7 @@ from briefings.search.engine import (
     clean_query,
     custom_plans,
     record_search,
+    search_articles,
     trending_terms,
 )
 from briefings.search.engine import results as search_results
@@ -52,6 +53,7 @@ from briefings.stories.listings import (
     tag_by_slug,
 )
 from briefings.stories.models import Article, Correction, TagUsage, moved_tag_slug
+from briefings.web import pagecache
 
 
 def _one_or_404(rows):
@@ -118,7 +120,7 @@ class ArticleDetailView(DetailView):
         if self.count_reads:
             record_read(request, response, self.object.pk)
             # A copy of this page served from the cache is a read too.
-            response.on_cache_hit = (record_read, self.object.pk)
+            pagecache.call_on_hit(response, "record-read", self.object.pk)
         return response
 
 
@@ -247,7 +249,7 @@ def search(request):
         "shortened": len(raw.strip()) > MAX_QUERY_LENGTH,
     }
     if query:
-        matches = Article.objects.published().search(query).for_search()
+        matches = search_articles(Article.objects.published(), query).for_search()
         paginator = Paginator(matches, 20)
         # The matches' best plan depends on the words (see custom_plans).
         with custom_plans(matches.db):
