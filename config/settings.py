@@ -92,7 +92,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "briefings.web.health.PermissionsPolicyMiddleware",
+    "briefings.web.headers.PermissionsPolicyMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # Deletes the cookies of any group the reader has not accepted.
     "briefings.consent.cookies.CleanCookiesMiddleware",
@@ -265,7 +265,7 @@ def redis_cache(url: str, timeout: float = 0.5) -> dict:
     django-redis keeps one client and connection pool per process; a call
     that fails (refused, or no answer within `timeout` seconds) returns the
     default, and the pool then leaves Redis alone for a few seconds
-    (briefings/web/health.py), so a silent Redis costs one timeout, not
+    (briefings/core/redispool.py), so a silent Redis costs one timeout, not
     one per cache call.
     """
     return {
@@ -275,7 +275,7 @@ def redis_cache(url: str, timeout: float = 0.5) -> dict:
             "IGNORE_EXCEPTIONS": True,
             "SOCKET_CONNECT_TIMEOUT": timeout,
             "SOCKET_TIMEOUT": timeout,
-            "CONNECTION_POOL_CLASS": "briefings.web.health.RestingConnectionPool",
+            "CONNECTION_POOL_CLASS": "briefings.core.redispool.RestingConnectionPool",
         },
         "KEY_PREFIX": os.environ.get("DJANGO_CACHE_PREFIX", "briefings"),
     }

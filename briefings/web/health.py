@@ -11,9 +11,7 @@
 
 import logging
 import sys
-import time
 
-import redis.connection
 from django.core.cache import cache
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import HttpResponse, JsonResponse
@@ -73,89 +71,3 @@ def healthz(request):
     if status == 503:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
-
-
-class RestingRedisConnection(redis.connection.Connection):
-    """A Redis connection that leaves a failing server alone for REST_SECONDS.
-
-    The cache is django-redis with IGNORE_EXCEPTIONS, so a Redis that does not
-    answer is a cache miss. But a Redis that stops answering (rather than
-    refusing) costs a socket timeout per cache call, and a page makes several:
-    after a failure every connection to that server refuses at once, without
-    touching the network, until the rest is over. Every process keeps its own
-    rest, per server.
-    """
-
-    REST_SECONDS = 5
-    _resting_until: dict = {}  # (host, port) -> time.time() at which to try again
-
-    def _check_rest(self):
-        if time.time() < self._resting_until.get((self.host, self.port), 0.0):
-            raise RedisConnectionError("Redis failed a moment ago; not asked again yet")
-
-    def _rest(self, exc):
-        until = time.time() + self.REST_SECONDS
-        self._resting_until[(self.host, self.port)] = until
-        log.warning(
-            "cache unavailable (%s); Redis left alone for %s s",
-            exc.__class__.__name__,
-            self.REST_SECONDS,
-        )
-
-    def connect_check_health(self, *args, **kwargs):
-        self._check_rest()
-        try:
-            return super().connect_check_health(*args, **kwargs)
-        except _FAILURES as exc:
-            self._rest(exc)
-            raise
-
-    def send_packed_command(self, *args, **kwargs):
-        self._check_rest()
-        try:
-            return super().send_packed_command(*args, **kwargs)
-        except _FAILURES as exc:
-            self._rest(exc)
-            raise
-
-    def read_response(self, *args, **kwargs):
-        try:
-            return super().read_response(*args, **kwargs)
-        except _FAILURES as exc:
-            self._rest(exc)
-            raise
-
-
-class RestingSSLRedisConnection(RestingRedisConnection, redis.connection.SSLConnection):
-    """The same, over TLS (rediss:// addresses)."""
-
-
-class RestingConnectionPool(redis.connection.ConnectionPool):
-    """django-redis's CONNECTION_POOL_CLASS: connections that rest after a failure."""
-
-    RESTING = {
-        redis.connection.Connection: RestingRedisConnection,
-        redis.connection.SSLConnection: RestingSSLRedisConnection,
-    }
-
-    def __init__(self, connection_class=redis.connection.Connection, **kwargs):
-        resting = self.RESTING.get(connection_class, connection_class)
-        super().__init__(connection_class=resting, **kwargs)
-
-
-class PermissionsPolicyMiddleware:
-    """Switch off browser features no page of ours uses."""
-
-    POLICY = (
-        "accelerometer=(), camera=(), geolocation=(), gyroscope=(), "
-        "magnetometer=(), microphone=(), payment=(), usb=(), "
-        "interest-cohort=(), browsing-topics=()"
-    )
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        response = self.get_response(request)
-        response.setdefault("Permissions-Policy", self.POLICY)
-        return response
