@@ -153,25 +153,24 @@ def sync_roles(*, using=DEFAULT_DB_ALIAS, dry_run=False) -> list[str]:
         group.name: group for group in Group.objects.using(using).filter(name__in=ROLES)
     }
     granted = _granted(using, groups.values())
-    changes = []
+    changes, plan = [], []
+    for name, perms in ROLES.items():
+        have = granted.get(name, {})
+        missing = sorted(perms - have.keys())
+        extra = sorted(have.keys() - perms)
+        if name not in groups:
+            changes.append(f"{name}: group created")
+        changes += [f"{name}: + {perm}" for perm in missing]
+        changes += [f"{name}: - {perm}" for perm in extra]
+        if name not in groups or missing or extra:
+            plan.append((name, missing, [have[perm] for perm in extra]))
+    if dry_run or not plan:
+        return changes
     with transaction.atomic(using=using):
-        for name, perms in ROLES.items():
-            group = groups.get(name)
-            if group is None:
-                changes.append(f"{name}: group created")
-                if not dry_run:
-                    group = Group.objects.using(using).create(name=name)
-            have = granted.get(name, {})
-            missing = sorted(perms - have.keys())
-            extra = sorted(have.keys() - perms)
-            changes += [f"{name}: + {perm}" for perm in missing]
-            changes += [f"{name}: - {perm}" for perm in extra]
-            if dry_run:
-                continue
-            if missing:
-                group.permissions.add(*(permissions[perm] for perm in missing))
-            if extra:
-                group.permissions.remove(*(have[perm] for perm in extra))
+        for name, missing, extra in plan:
+            group = groups.get(name) or Group.objects.using(using).create(name=name)
+            group.permissions.add(*(permissions[perm] for perm in missing))
+            group.permissions.remove(*extra)
     return changes
 
 
