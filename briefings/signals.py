@@ -27,7 +27,7 @@ from briefings.analytics import reads
 from briefings.consent.cookies import check_cookie_declarations
 from briefings.core import freshness, links, seo, textsafety
 from briefings.jobs import periodic
-from briefings.newsroom import editing, review
+from briefings.newsroom import editing, review, roles
 from briefings.search import engine as search
 from briefings.search.models import SearchTerm
 from briefings.stories import images, usage
@@ -94,6 +94,13 @@ def connect(app_config):
     # Periodic jobs re-queue themselves; `migrate` starts missing chains.
     post_migrate.connect(
         periodic.ensure_periodic_jobs, sender=app_config, dispatch_uid="briefings-jobs"
+    )
+    # The Writers and Editors groups get exactly their declared permissions
+    # (briefings/newsroom/roles.py). "briefings" is the last installed app, so
+    # Django's own post_migrate steps (content types, permissions) have run
+    # for every app by then; sync_roles() creates any still missing anyway.
+    post_migrate.connect(
+        roles.sync_after_migrate, sender=app_config, dispatch_uid="briefings-roles"
     )
     # Reads and searches counted in memory are written when a worker stops.
     atexit.register(flush_at_exit)
