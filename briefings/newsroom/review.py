@@ -21,7 +21,7 @@ from django.template.loader import render_to_string
 from briefings.core.seo import absolute
 from briefings.newsroom.adminsite import PUBLISH_PERMISSION
 from briefings.newsroom.models import Notice
-from briefings.stories.models import ArticleStatus, WorkflowAction, WorkflowEvent
+from briefings.stories.models import ArticleStatus, WorkflowAction
 
 logger = logging.getLogger(__name__)
 
@@ -99,21 +99,17 @@ def on_workflow_event(sender, instance, created, raw=False, **kwargs):
 
 
 def send_back(article, user, comment):
-    """Return a story in review to its writer as a draft, with what to change."""
-    event = WorkflowEvent(
-        article=article,
-        action=WorkflowAction.SENT_BACK,
-        from_status=article.status,
-        to_status=ArticleStatus.DRAFT,
-        user=user,
-        comment=comment,
-    )
-    article.status = ArticleStatus.DRAFT
-    article.last_edited_by = user
+    """Return a story in review to its writer as a draft, with what to change.
+
+    Through the story's own workflow rule (Article.move_to), like every other
+    change of status: refused (WorkflowRefused) to whoever may not make it."""
     with transaction.atomic():
-        article.save()
-        event.save()
-    return event
+        return article.move_to(
+            ArticleStatus.DRAFT,
+            user,
+            action=WorkflowAction.SENT_BACK,
+            comment=comment,
+        )
 
 
 def last_sent_back(article):

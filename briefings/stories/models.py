@@ -703,14 +703,23 @@ class Article(models.Model):
                 "Only editors set a story's publication or 'Updated' time."
             )
 
-    def save_by(self, user, *, before=AS_STORED, substantive_update=False):
+    def save_by(
+        self,
+        user,
+        *,
+        before=AS_STORED,
+        substantive_update=False,
+        action=None,
+        comment="",
+    ):
         """Save a change `user` made, if the workflow allows it, and record any
         change of status with who made it. Returns the WorkflowEvent, or None.
 
         `before` is the story as stored before the change (None: a new story);
         it is read from the database unless given (a reverted revision has
         already overwritten the row: the caller passes what was there).
-        `substantive_update` shows readers a new "Updated" time.
+        `substantive_update` shows readers a new "Updated" time. `action` and
+        `comment` name the step in the workflow log (e.g. sent back, and why).
         """
         if before is AS_STORED:
             before = self.stored_state()
@@ -721,10 +730,13 @@ class Article(models.Model):
         self.check_change(user, before)
         self.save()
         return self.record_transition(
-            before.status if before else ArticleStatus.DRAFT, user
+            before.status if before else ArticleStatus.DRAFT,
+            user,
+            action=action,
+            comment=comment,
         )
 
-    def move_to(self, status, user, *, publish_now=False):
+    def move_to(self, status, user, *, publish_now=False, action=None, comment=""):
         """Change the story's status for `user`, save it, and log who did it.
 
         Publishing keeps an earlier publication time (a story back from
@@ -738,13 +750,15 @@ class Article(models.Model):
             not self.published_at or (publish_now and self.published_at > now)
         ):
             self.published_at = now
-        return self.save_by(user, before=before)
+        return self.save_by(user, before=before, action=action, comment=comment)
 
-    def record_transition(self, from_status, user):
+    def record_transition(self, from_status, user, *, action=None, comment=""):
         """Log a status change made by `user` (call after saving the story)."""
         if from_status == self.status:
             return None
-        if self.status == ArticleStatus.PUBLISHED:
+        if action is not None:
+            pass
+        elif self.status == ArticleStatus.PUBLISHED:
             action = (
                 WorkflowAction.SCHEDULED
                 if self.is_scheduled
@@ -762,6 +776,7 @@ class Article(models.Model):
             from_status=from_status,
             to_status=self.status,
             user=user,
+            comment=comment,
         )
 
     @property

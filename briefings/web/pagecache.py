@@ -122,7 +122,7 @@ def _public(response):
     return response
 
 
-def _private(response):
+def private_to_reader(response):
     """A response carrying one reader's cookie: no browser or CDN shares it."""
     response.headers.pop("CDN-Cache-Control", None)
     response["Cache-Control"] = "private"
@@ -203,7 +203,7 @@ class PageCacheMiddleware:
             and response.status_code == 200
         ):
             if response.cookies:  # e.g. one set by a middleware: this reader's
-                return _private(response)
+                return private_to_reader(response)
             if not response.has_header("ETag"):
                 set_response_etag(response)  # stored, so a hit need not hash again
             headers = [(k, v) for k, v in response.items() if k != MARK]
@@ -226,5 +226,5 @@ class PageCacheMiddleware:
                 hook(request, response, *on_hit[1:])
         _clean_cookies(request, response)
         if response.cookies:  # e.g. a new analytics id: this reader's alone
-            return _private(response)
+            return private_to_reader(response)
         return response

@@ -271,7 +271,7 @@ class PrivacyView(TemplateView):
     template_name = "briefings/privacy.html"
 
 
-def _private(response):
+def never_stored(response):
     """Consent pages and answers are one reader's: never stored by any cache."""
     response["Cache-Control"] = "private, no-store"
     return response
@@ -294,7 +294,7 @@ def same_origin_required(view):
             expected = f"{request.scheme}://{request.get_host()}"
             allowed = request.headers.get("Origin") == expected
         if not allowed:
-            return _private(
+            return never_stored(
                 HttpResponseForbidden("This form can only be sent from this site.")
             )
         return view(request, *args, **kwargs)
@@ -330,7 +330,7 @@ class ConsentView(CookieGroupBaseProcessView):
                 content_type="text/plain; charset=utf-8",
             )
             response["Retry-After"] = str(limits.seconds_left(3600))
-            return _private(response)
+            return never_stored(response)
         groups = {group.varname for group in optional_groups()}
         match request.POST.get("choice"):
             case "accept_all":
@@ -340,7 +340,7 @@ class ConsentView(CookieGroupBaseProcessView):
             case "save":
                 accepted = groups & set(request.POST.getlist("groups"))
             case _:
-                return _private(
+                return never_stored(
                     HttpResponseBadRequest("Choose Accept all, Reject all or Save.")
                 )
         by_script = request.headers.get("X-Consent-Fetch") == "1"
@@ -356,7 +356,7 @@ class ConsentView(CookieGroupBaseProcessView):
         else:
             response = HttpResponseRedirect(self.get_success_url())
         record_decision(request, response, accepted, method)
-        return _private(response)
+        return never_stored(response)
 
 
 class CookieSettingsView(TemplateView):
@@ -371,7 +371,7 @@ class CookieSettingsView(TemplateView):
         )
 
     def render_to_response(self, context, **kwargs):
-        return _private(super().render_to_response(context, **kwargs))
+        return never_stored(super().render_to_response(context, **kwargs))
 
 
 class CookiePolicyView(TemplateView):
@@ -409,10 +409,10 @@ def newsletter_signup_post(request):
     if newsletter.client_over_limit(request):
         response = render(request, "briefings/newsletter_limited.html", status=429)
         response["Retry-After"] = str(newsletter.seconds_to_next_hour())
-        return _private(response)
+        return never_stored(response)
     form = newsletter.SignupForm(request.POST)
     if not form.is_valid():
-        return _private(
+        return never_stored(
             render(
                 request,
                 "briefings/newsletter.html",
@@ -420,7 +420,7 @@ def newsletter_signup_post(request):
             )
         )
     newsletter.sign_up(form.cleaned_data["email"], form.cleaned_data["consent_version"])
-    return _private(HttpResponseRedirect(reverse("briefings:newsletter-thanks")))
+    return never_stored(HttpResponseRedirect(reverse("briefings:newsletter-thanks")))
 
 
 class NewsletterThanksView(TemplateView):
@@ -430,7 +430,7 @@ class NewsletterThanksView(TemplateView):
 def _link_page(request, template, context, status=200):
     response = render(request, template, context, status=status)
     response["X-Robots-Tag"] = "noindex, nofollow"
-    return _private(response)
+    return never_stored(response)
 
 
 # The signed token in the address is what authorises these POSTs (mail
