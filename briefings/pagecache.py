@@ -473,6 +473,7 @@ def _connect():
         models.Byline,
         models.Correction,
         models.Figure,
+        models.Image,
         models.RelatedLink,
         models.TaggedArticle,
         Tag,
