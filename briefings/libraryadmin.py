@@ -46,8 +46,6 @@ class ImageChooserWidget(forms.TextInput):
     search of the library (admin/image_chooser.js). Without it, a link opens
     the library's chooser page, which shows each picture's number."""
 
-    template_name = "admin/briefings/image/chooser_widget.html"
-
     def __init__(self, attrs=None):
         super().__init__(
             {
@@ -58,10 +56,16 @@ class ImageChooserWidget(forms.TextInput):
             }
         )
 
-    def get_context(self, name, value, attrs):
-        context = super().get_context(name, value, attrs)
-        context["chooser_url"] = reverse("admin:briefings_image_choose")
-        return context
+    def render(self, name, value, attrs=None, renderer=None):
+        url = reverse("admin:briefings_image_choose")
+        return format_html(
+            '<span class="image-chooser" data-chooser-url="{}">{} '
+            '<a class="image-chooser__browse" href="{}" target="_blank" '
+            'rel="noopener">Find a picture\'s number in the library</a></span>',
+            url,
+            super().render(name, value, attrs, renderer),
+            url,
+        )
 
 
 # --- Several uploads at once ------------------------------------------------------
@@ -236,8 +240,8 @@ class ImageAdmin(admin.ModelAdmin):
         allowed = super().has_change_permission(request, obj)
         return allowed and (obj is None or obj.editable_by(request.user))
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
+    def get_actions(self, request, *args, **kwargs):
+        actions = super().get_actions(request, *args, **kwargs)
         actions.pop("delete_selected", None)  # one by one, each refusal explained
         return actions
 
