@@ -179,6 +179,9 @@ class ImageAdminForm(forms.ModelForm):
             "focal_y",
         ]
         widgets = {
+            # A file input in a fieldset of its own ("Currently: ... Change:")
+            # is not named by the fieldset's legend: name it.
+            "file": forms.ClearableFileInput(attrs={"aria-label": "Picture file"}),
             "default_caption": forms.Textarea(attrs={"rows": 3}),
             "focal_x": forms.NumberInput(attrs={"step": "0.01", "min": 0, "max": 1}),
             "focal_y": forms.NumberInput(attrs={"step": "0.01", "min": 0, "max": 1}),

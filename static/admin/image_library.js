@@ -7,11 +7,12 @@
 (function () {
   "use strict";
 
-  const picker = document.querySelector(".focal-picker");
-  const across = document.getElementById("id_focal_x");
-  const down = document.getElementById("id_focal_y");
-  if (!picker || !across || !down) {
-    return;
+  function start() {
+    const picker = document.querySelector(".focal-picker");
+    const across = document.getElementById("id_focal_x");
+    const down = document.getElementById("id_focal_y");
+    if (!picker || !across || !down) {
+      return;
   }
   const image = picker.querySelector("img");
   const mark = picker.querySelector(".focal-picker__mark");
@@ -43,4 +44,12 @@
   down.addEventListener("input", show);
   picker.classList.add("focal-picker--active");
   show();
+  }
+
+  // The admin puts its scripts in <head>: wait for the form.
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
 })();
