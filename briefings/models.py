@@ -39,6 +39,7 @@ from briefings.search.models import (  # noqa: F401
     SearchTermDay,
     SearchTermReader,
 )
+from briefings.stories.library import Image  # noqa: F401
 from briefings.stories.listings import (  # noqa: F401
     CARD_FIELDS,
     LISTINGS,

@@ -31,6 +31,7 @@ from briefings.newsroom import editing, review, roles
 from briefings.search import engine as search
 from briefings.search.models import SearchTerm
 from briefings.stories import images, usage
+from briefings.stories.library import Image, delete_image_files
 from briefings.stories.models import (
     Article,
     Author,
@@ -51,6 +52,7 @@ CONTENT_MODELS = (
     Byline,
     Correction,
     Figure,
+    Image,
     RelatedLink,
     TaggedArticle,
     Tag,
@@ -126,6 +128,7 @@ def connect(app_config):
 
     # A deleted figure's files go too, once the deletion is committed.
     post_delete.connect(delete_figure_files, sender=Figure, dispatch_uid="figure-files")
+    post_delete.connect(delete_image_files, sender=Image, dispatch_uid="image-files")
 
     # Every story's search vector stays current (PostgreSQL); Search Trends
     # forget their cached lists when a term is hidden or shown.

@@ -60,6 +60,7 @@ def migration_rows(transactional_db):
         "0009_corrections_and_hourly_reads",
         "0012_slug_history_and_tag_aliases",
         "0018_tasks_and_storyboard",
+        "0020_image_library",
     ):
         import_module(f"{migrations}.{name}").assign_permissions(apps)
     import_module(f"{migrations}.0005_cookie_groups").create_groups(apps, None)

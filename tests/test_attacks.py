@@ -30,6 +30,7 @@ from briefings.models import (
     ArticleStatus,
     Author,
     ConsentRecord,
+    Image,
     PreviewLink,
     SearchTerm,
     StoryHour,
@@ -78,6 +79,7 @@ def one_row_per_admin_model(editor):
         method="accept_all",
     )
     SearchTerm.objects.create(term="volcano")
+    Image.objects.create(file="library/access.png", title="Access", alt_text="A")
     Subscriber.objects.create(
         email="reader@example.com",
         consent_version=1,

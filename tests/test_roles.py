@@ -57,6 +57,7 @@ def test_the_old_migrations_granted_exactly_what_roles_declares():
         "0009_corrections_and_hourly_reads",
         "0012_slug_history_and_tag_aliases",
         "0018_tasks_and_storyboard",
+        "0020_image_library",
     ]
     for name in granting:
         import_module(f"briefings.migrations.{name}").assign_permissions(apps)

@@ -29,7 +29,7 @@ def hero_image_url(article) -> str | None:
     """The picture for Open Graph and X cards (the story's social image, else
     its hero): at least 1,200 px wide when it can be."""
     hero = article.promo_image
-    if hero is None or not hero.image:
+    if hero is None or not hero.has_picture:
         return None
     return absolute(hero.large_rendition()["url"])
 
@@ -37,7 +37,7 @@ def hero_image_url(article) -> str | None:
 def hero_image_object(article) -> dict | None:
     """schema.org ImageObject for the lead picture, with its caption and credit."""
     hero = article.hero
-    if hero is None or not hero.image:
+    if hero is None or not hero.has_picture:
         return None
     large = hero.large_rendition()
     data = {
@@ -45,8 +45,8 @@ def hero_image_object(article) -> dict | None:
         "url": absolute(large["url"]),
         "width": large["width"],
         "height": large["height"],
-        "caption": hero.caption or None,
-        "creditText": hero.credit or None,
+        "caption": hero.shown_caption or None,
+        "creditText": hero.shown_credit or None,
     }
     return {key: value for key, value in data.items() if value is not None}
 

@@ -51,6 +51,7 @@ from briefings.newsletter.editions import (
 )
 from briefings.newsletter.subscribers import Subscriber, SubscriberStatus
 from briefings.newsroom import kept, prepublish
+from briefings.newsroom.library import ImageChooserWidget  # image library (issue 18)
 from briefings.newsroom.models import PreviewLink
 from briefings.search.engine import (
     SEARCH_HISTORY_DAYS,
@@ -245,8 +246,19 @@ class FigureForm(forms.ModelForm):
 
     class Meta:
         model = Figure
-        fields = ["place", "position", "caption", "credit", "image", "alt_text"]
-        widgets = {"caption": forms.Textarea(attrs={"rows": 2})}
+        fields = [
+            "place",
+            "position",
+            "library_image",
+            "caption",
+            "credit",
+            "image",
+            "alt_text",
+        ]
+        widgets = {
+            "caption": forms.Textarea(attrs={"rows": 2}),
+            "library_image": ImageChooserWidget,  # image library (issue 18)
+        }
 
     def clean(self):
         cleaned = super().clean()
@@ -284,16 +296,29 @@ class FigureInline(StoryPartInline, admin.StackedInline):
     extra = 0
     fields = [
         ("place", "position"),
+        ("library_image", "thumbnail"),
         "caption",
         "credit",
-        ("image", "thumbnail"),
+        "image",
         "alt_text",
         "kept_image",
     ]
     readonly_fields = ["thumbnail"]
 
+    def get_queryset(self, request):  # image library (issue 18)
+        return super().get_queryset(request).select_related("library_image")
+
     @admin.display(description="Preview")
     def thumbnail(self, obj):
+        if obj.library_image_id:  # image library (issue 18)
+            picture = obj.library_image.picture
+            if picture is None:
+                return "The library picture is being prepared."
+            return format_html(
+                '<img src="{}" alt="{}" width="160" class="figure-thumbnail">',
+                picture.src_thumb,
+                obj.shown_alt,
+            )
         if obj.pending_image:
             return (
                 "The new picture is being prepared (cleaned, then cut to sizes); "
@@ -521,7 +546,7 @@ class ArticleAdminForm(forms.ModelForm):
         if "social_image" in self.fields:
             self.fields["social_image"].queryset = Figure.objects.filter(
                 article=story.pk or 0
-            ).exclude(image="")
+            ).exclude(image="", library_image=None)
         placeholders = {
             "seo_title": story.headline or "The headline",
             "meta_description": story.promo_description or "The standfirst",

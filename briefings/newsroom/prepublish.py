@@ -6,6 +6,7 @@ decide on.
 """
 
 from briefings.stories import images
+from briefings.stories.library import attach_library_images
 from briefings.stories.models import Article
 
 HEADLINE_LIMIT = 110
@@ -37,15 +38,22 @@ def warnings(article: Article) -> list[str]:
         found.append(
             "The standfirst is empty: story cards, feeds and social cards show it."
         )
-    for number, figure in enumerate(article.figures.all(), start=1):
-        if not figure.image:
+    for number, figure in enumerate(
+        attach_library_images(article.figures.all()), start=1
+    ):
+        if not figure.has_picture:
             continue
         name = "The hero image" if figure.place == "hero" else f"Image {number}"
-        if not figure.alt_text.strip():
+        if not figure.shown_alt.strip():
             found.append(f"{name} has no alt text.")
-        if not figure.credit.strip():
+        if not figure.shown_credit.strip():
             found.append(f"{name} has no credit.")
-        width = figure.image_width  # stored on save: no file is opened
+        # Stored on save: no file is opened.
+        width = (
+            figure.library_image.width
+            if figure.library_image_id
+            else figure.image_width
+        )
         if figure.place == "hero" and width and width < images.HERO_WIDTH:
             found.append(
                 f"The hero image is {width} px wide; news surfaces (Google "

@@ -49,6 +49,11 @@ WRITING = (
     # New tags while tagging a story; renaming and deleting tags is editing.
     "taggit.add_tag",
     "taggit.view_tag",
+    # The image library: upload pictures and use them in any story. Deleting
+    # an unused picture is the Editors' call.
+    "briefings.add_image",
+    "briefings.change_image",
+    "briefings.view_image",
 )
 
 #: {group name: {"app_label.codename", ...}}: exactly the permissions each
@@ -68,6 +73,7 @@ ROLES = {
     "Editors": frozenset(
         {
             *WRITING,
+            "briefings.delete_image",
             # Publish, schedule and withdraw (the permission the workflow checks).
             "briefings.publish_article",
             # Delete drafts never published (the model refuses anything else),

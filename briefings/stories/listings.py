@@ -12,6 +12,7 @@ from django.utils import timezone
 from taggit.models import Tag
 
 from briefings.core.prepared import prepared
+from briefings.stories.library import attach_library_images
 from briefings.stories.models import Article, Author, Figure, FigurePlace
 
 
@@ -26,7 +27,10 @@ def cards(stories):
     authors = {pk: [] for pk in ids}
     for author in _card_authors(ids=ids):
         authors[author.story_id].append(author)
-    heroes = {figure.article_id: figure for figure in _card_heroes(ids=ids)}
+    heroes = {
+        figure.article_id: figure
+        for figure in attach_library_images(_card_heroes(ids=ids))
+    }
     for story in stories:
         story.__dict__["byline_authors"] = authors[story.pk]
         story.hero_figures = [heroes[story.pk]] if story.pk in heroes else []

@@ -40,6 +40,7 @@ from briefings.core import links
 from briefings.core.background import enqueue_with_data, retried
 from briefings.core.prepared import prepared
 from briefings.stories import body, images
+from briefings.stories.library import attach_library_images
 
 #: Publishing rights: publish, schedule, withdraw, and change live stories.
 PUBLISH_PERMISSION = "briefings.publish_article"
@@ -346,7 +347,9 @@ class ArticleQuerySet(models.QuerySet):
             Prefetch("bylines", Byline.objects.select_related("author")),
             Prefetch(
                 "figures",
-                Figure.objects.filter(place=FigurePlace.HERO),
+                Figure.objects.filter(place=FigurePlace.HERO).select_related(
+                    "library_image"
+                ),
                 to_attr="hero_figures",
             ),
         )
@@ -376,7 +379,8 @@ class ArticleQuerySet(models.QuerySet):
     def for_search(self):
         """What a search result shows: byline, hero, and captions for the snippet."""
         return self.prefetch_related(
-            Prefetch("bylines", Byline.objects.select_related("author")), "figures"
+            Prefetch("bylines", Byline.objects.select_related("author")),
+            Prefetch("figures", Figure.objects.select_related("library_image")),
         )
 
 
@@ -813,6 +817,8 @@ class Article(models.Model):
             ("corrections", _story_corrections),
         ]:
             rows = query(pk=self.pk)
+            if name == "figures":  # image library (issue 18)
+                rows = attach_library_images(rows)
             if name == "tags":
                 # taggit's manager builds a join filter (0.17 ms, a twentieth of
                 # the page); the same tags by primary key cost a quarter of it.
@@ -882,7 +888,7 @@ class Article(models.Model):
         if self.social_image_id:
             # Among the story's own figures (prefetched on story pages).
             for figure in self.figures.all():
-                if figure.pk == self.social_image_id and figure.image:
+                if figure.pk == self.social_image_id and figure.has_picture:
                     return figure
         return self.hero
 
@@ -1316,6 +1322,18 @@ class Figure(models.Model):
         help_text="What the picture shows, for readers who cannot see it. "
         "Required when there is an image.",
     )
+    # --- Image library (issue 18; stories/library.py) ----------------------
+    library_image = models.ForeignKey(
+        "Image",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="figures",
+        verbose_name="library picture",
+        help_text="A picture from the library. Its alt text, credit and caption "
+        "are used unless you give this story's own above.",
+    )
+    # --- end image library ---------------------------------------------------
 
     class Meta:
         ordering = ["place", "position", "pk"]
@@ -1463,10 +1481,57 @@ class Figure(models.Model):
         return "done"
 
     def clean(self):
+        # --- Image library (issue 18) ---
+        if self.library_image_id and self.image:
+            raise ValidationError(
+                {"image": "Choose a library picture or upload one, not both."}
+            )
+        if self.library_image_id and not self.shown_alt.strip():
+            raise ValidationError(
+                {
+                    "alt_text": "The library picture has no alt text: describe it "
+                    "here (or in the library) for readers who cannot see it."
+                }
+            )
+        # --- end image library ---
         if self.image and not self.alt_text.strip():
             raise ValidationError(
                 {"alt_text": "Describe the picture for readers who cannot see it."}
             )
+
+    # --- Image library (issue 18): this use's text, else the library's --------
+    @property
+    def shown_alt(self) -> str:
+        if self.alt_text or not self.library_image_id:
+            return self.alt_text
+        return self.library_image.alt_text
+
+    @property
+    def shown_caption(self) -> str:
+        if self.caption or not self.library_image_id:
+            return self.caption
+        return self.library_image.default_caption
+
+    @property
+    def shown_credit(self) -> str:
+        if self.credit or not self.library_image_id:
+            return self.credit
+        return self.library_image.credit
+
+    @property
+    def has_picture(self) -> bool:
+        if self.library_image_id:
+            return bool(self.library_image.file)
+        return bool(self.image)
+
+    @cached_property
+    def card_picture(self):
+        """Story cards: the library's crop around the focal point, if any."""
+        if self.library_image_id:
+            return self.library_image.card_picture
+        return self.picture
+
+    # --- end image library ---
 
     @classmethod
     def from_db(cls, db, field_names, values, **kwargs):
@@ -1483,6 +1548,8 @@ class Figure(models.Model):
     @cached_property
     def picture(self):
         """URLs and sizes for the <picture> element (no storage access)."""
+        if self.library_image_id:  # image library (issue 18)
+            return self.library_image.picture
         if not self.image:
             return None
         return images.build_picture(
@@ -1492,6 +1559,8 @@ class Figure(models.Model):
     def large_rendition(self) -> dict | None:
         """What search engines and social sites get: a rendition at least
         1,200 px wide in the original format, or the widest there is."""
+        if self.library_image_id:  # image library (issue 18)
+            return self.library_image.large_rendition()
         if not self.image:
             return None
         own = [r for r in self.renditions if r["format"] != "WEBP"]

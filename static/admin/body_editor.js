@@ -195,7 +195,7 @@
     return rows;
   }
 
-  function newFigure() {
+  function newFigure(choice) {
     const add = document.querySelector("#figures-group .add-row a");
     if (!add) {
       return;
@@ -208,6 +208,16 @@
     row.querySelector("[name$='-place']").value = "body";
     row.querySelector("[name$='-position']").value = String(next);
     insertBlock("[figure " + next + "]");
+    const library = row.querySelector("input.image-chooser-input");
+    if (choice && library) {
+      // A picture from the library: the row takes its number.
+      library.value = choice.id;
+      const holder = library.closest(".image-chooser");
+      if (holder && window.briefingsImageChooser) {
+        window.briefingsImageChooser.showChoice(holder, choice);
+      }
+      return;
+    }
     const file = row.querySelector("input[type=file]");
     if (file) {
       file.focus();
@@ -248,6 +258,15 @@
         box.appendChild(none);
       } else {
         box.appendChild(list);
+      }
+      if (window.briefingsImageChooser) {
+        box.appendChild(button("Choose from the library…", function () {
+          dialog.close();
+          window.briefingsImageChooser.open(function (choice) {
+            body.setSelectionRange(start, end);
+            newFigure(choice);
+          });
+        }));
       }
       box.appendChild(button("Upload a new picture…", function () {
         dialog.close();
