@@ -15,7 +15,7 @@ from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains
 
 from briefings.models import ConsentMethod, ConsentRecord, CookieDeclaration, StoryDay
-from briefings.newsroom.admin import csv_safe
+from briefings.newsroom.admin.common import csv_safe
 from tests.factories import ArticleFactory, BylineFactory, story_with_video
 
 pytestmark = pytest.mark.django_db

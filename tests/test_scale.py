@@ -26,7 +26,7 @@ from briefings.models import (
     TaggedArticle,
     TagUsage,
 )
-from briefings.newsroom import admin as briefings_admin
+from briefings.newsroom.admin import common as admin_common
 from briefings.search.engine import update_search_vectors
 from briefings.stories import usage
 from briefings.web import sitemaps
@@ -289,7 +289,7 @@ def test_admin_tag_list_has_a_query_ceiling(
 
 
 def test_admin_counts_stop_at_the_limit(chief, monkeypatch):
-    monkeypatch.setattr(briefings_admin, "COUNT_LIMIT", 3)
+    monkeypatch.setattr(admin_common, "COUNT_LIMIT", 3)
     small_archive(5)
     response = chief.get(CHANGELIST)
     assertContains(response, "\n3 articles\n")
@@ -404,7 +404,7 @@ def test_heavy_pages_read_stories_through_indexes_only(
     at a million, as bench/scale shows.
     """
     settings.PAGE_CACHE_SECONDS = 0
-    monkeypatch.setattr(briefings_admin, "COUNT_LIMIT", 60)
+    monkeypatch.setattr(admin_common, "COUNT_LIMIT", 60)
     monkeypatch.setattr(sitemaps, "STORIES_PER_PAGE", 50)
     page_client = chief if who == "editor" else client
     if who == "reader":
