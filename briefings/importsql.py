@@ -24,7 +24,7 @@ from .search import update_search_vectors
 # A primary key no row has: it marks where a statement's own key goes.
 _MARKER = -7_340_033
 
-_inserts: dict[tuple, str] = {}
+_inserts: dict[tuple, tuple[str, bool]] = {}
 _search_update: dict[str, tuple[str, list, int]] = {}
 
 
@@ -44,20 +44,30 @@ def insert(objs, *, returning=False) -> None:
     model = type(objs[0])
     fields = _insert_fields(model)
     key = (connection.vendor, model, len(objs), returning)
-    statement = _inserts.get(key)
-    if statement is None:
+    cached = _inserts.get(key)
+    if cached is None:
         query = sql.InsertQuery(model)
         query.insert_values(fields, objs)
         compiler = query.get_compiler(connection=connection)
         if returning:
             compiler.returning_fields = [model._meta.pk]
-        [(statement, _params)] = compiler.as_sql()
-        _inserts[key] = statement
-    params = [
-        field.get_db_prep_save(field.pre_save(obj, True), connection)
+        [(statement, compiled)] = compiler.as_sql()
+        # PostgreSQL inserts several rows as UNNEST of one array per column.
+        by_column = len(objs) > 1 and len(compiled) == len(fields)
+        cached = _inserts[key] = (statement, by_column)
+    statement, by_column = cached
+    rows = [
+        [
+            field.get_db_prep_save(field.pre_save(obj, True), connection)
+            for field in fields
+        ]
         for obj in objs
-        for field in fields
     ]
+    params = (
+        [list(column) for column in zip(*rows, strict=True)]
+        if by_column
+        else sum(rows, [])
+    )
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
         if returning:
