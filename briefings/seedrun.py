@@ -10,11 +10,13 @@ file still in its own transaction. Two workers may meet the same author or
 tag: the unique indexes, the importer's retry and its per-tag lock keep one
 row of each (see importing.Importer).
 
-Workers write through their own connections, so they are used only when other
-processes can see the database (not an in-memory SQLite database) and the
-caller holds no transaction open (a test's, or an outer atomic block) that
-their writes would bypass. They are forked, so they start at once with this
-process's settings; where fork is unavailable the import runs here.
+Workers write through their own connections, so they write only to a database
+server other processes reach (PostgreSQL), and only when the caller holds no
+transaction open (a test's, or an outer atomic block) that their writes would
+bypass. SQLite takes one writer at a time, and a second one waiting for the
+lock sleeps in steps of milliseconds: there the workers parse ahead and this
+process writes. Workers are forked, so they start at once with this process's
+settings; where fork is unavailable they only parse.
 """
 
 import json
@@ -51,19 +53,19 @@ def default_workers() -> int:
 
 
 def workers_can_write() -> bool:
-    """Can other processes write to this process's database, as it sees it?"""
-    if connection.in_atomic_block:
-        return False
-    if connection.vendor == "sqlite" and connection.is_in_memory_db():
-        return False
-    return "fork" in multiprocessing.get_all_start_methods()
+    """Can worker processes write to this process's database, as it sees it?"""
+    return (
+        connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+        and "fork" in multiprocessing.get_all_start_methods()
+    )
 
 
 def outcomes(entries, options: RunOptions, workers: int | None = None):
     """Yield an ImportResult per (path or None, shown, problem) entry, in order.
 
-    `workers` None means one per core. 0 or 1 imports here (with 1, a worker
-    process parses ahead); so does any number when workers cannot write.
+    `workers` None means one per core; 0 does everything here. Workers write
+    when they can (see above), else they parse while this process writes.
     """
     entries = list(entries)
     workers = default_workers() if workers is None else workers
@@ -71,7 +73,7 @@ def outcomes(entries, options: RunOptions, workers: int | None = None):
     if workers > 1 and files >= MIN_FILES_FOR_WORKERS and workers_can_write():
         yield from import_in_workers(entries, options, workers)
     else:
-        yield from import_here(entries, options, min(workers, 1))
+        yield from import_here(entries, options, workers)
 
 
 def import_here(entries, options: RunOptions, parsers: int = 0):
