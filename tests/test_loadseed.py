@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection
 from pytest_django.asserts import assertContains, assertNotContains
 
-from briefings.importing import seedformat
+from briefings.importing import importsql, seedformat
 from briefings.importing.seedformat import Figure as SeedFigure
 from briefings.importing.seedformat import Heading, Paragraph, ParsedArticle
 from briefings.management.commands.loadseed import ANALYZE_MIN_STORIES
@@ -354,16 +354,18 @@ def test_missing_path_and_empty_folder_are_named(tmp_path):
 
 def test_a_failure_half_way_through_a_file_leaves_nothing_behind(seed_dir, tmp_path):
     write_seed(seed_dir, "zz-other.txt", "Another story")
-    real = RelatedLink.objects.bulk_create
+    real = importsql.insert
     calls = []
 
-    def fail_first(objs, *args, **kwargs):
-        calls.append(1)
-        if len(calls) == 1:
-            raise DatabaseError("disk I/O error")
+    def fail_first_related_links(objs, *args, **kwargs):
+        # The story, its bylines and figures are written; its related links fail.
+        if objs and isinstance(objs[0], RelatedLink):
+            calls.append(1)
+            if len(calls) == 1:
+                raise DatabaseError("disk I/O error")
         return real(objs, *args, **kwargs)
 
-    with mock.patch.object(RelatedLink.objects, "bulk_create", side_effect=fail_first):
+    with mock.patch.object(importsql, "insert", side_effect=fail_first_related_links):
         _, err, error = run(seed_dir)
     assert str(error) == "1 of 2 seed file(s) failed."
     assert "database error: disk I/O error" in err

@@ -22,7 +22,9 @@ from django.utils.functional import cached_property
 from django.utils.text import slugify
 from taggit.models import Tag
 
-from briefings.importing import seedformat
+from briefings.core.freshness import bump_version
+from briefings.core.textsafety import strip_unsafe_characters
+from briefings.importing import importsql, seedformat
 from briefings.importing.seedfiles import SeedFile
 from briefings.search.engine import update_search_vectors
 from briefings.stories.body import figure_marker, heading_markdown, paragraph_markdown
@@ -34,6 +36,8 @@ from briefings.stories.models import (
     Figure,
     FigurePlace,
     RelatedLink,
+    SlugRedirect,
+    TagAlias,
     TaggedArticle,
     tag_key,
 )
@@ -50,6 +54,10 @@ OUTCOMES = (CREATED, UPDATED, UNCHANGED, SKIPPED, FAILED)
 
 # Bump when the import mapping changes, so every story is rewritten once.
 IMPORT_VERSION = 2
+# Attempts per file: a unique index's refusal or a deadlock is retried.
+RETRIES = 3
+# PostgreSQL: deadlock detected, serialization failure.
+RETRY_SQLSTATES = {"40P01", "40001"}
 SLUG_MAX = Article._meta.get_field("slug").max_length
 SOURCE_MAX = Article._meta.get_field("source_name").max_length
 
@@ -169,13 +177,27 @@ def body_markdown(blocks) -> str:
 
 
 class Importer:
-    """Writes parsed seeds to the database, reusing authors and tags it has seen."""
+    """Writes parsed seeds to the database, reusing authors and tags it has seen.
+
+    `prepare(seeds)` looks up, in a few queries for a whole batch of files,
+    what `import_seed` would otherwise ask once per file: which stories
+    exist, their authors and tags, and addresses that redirect elsewhere.
+    Then an unchanged file costs no query at all, and a new one only its
+    inserts (see `_create`). Without `prepare`, every file takes the
+    general path (`_write`), which reads and locks its story first.
+    """
 
     def __init__(self, *, status=ArticleStatus.PUBLISHED, force=False):
         self.status = status
         self.force = force
         self._authors: dict[str, Author] = {}
         self._tags: dict[str, Tag] = {}
+        self._tags_loaded = False
+        # From prepare(): source key -> (content hash, headline) of the
+        # stories that exist, keys known to have none, and redirected slugs.
+        self._stored: dict[str, tuple[str, str]] = {}
+        self._absent: set[str] = set()
+        self._redirected: set[str] = set()
 
     @cached_property
     def legacy_sources(self) -> bool:
@@ -194,37 +216,131 @@ class Importer:
         )
         return existing.slug if existing else self._free_slug(parsed.headline)
 
+    def prepare(self, seeds) -> None:
+        """Look up what importing `seeds` needs, a few queries for them all.
+
+        Read outside the files' transactions, so each answer is a hint that
+        the write checks: a story found here is compared by its hash (equal:
+        unchanged, nothing locked), a key found absent is inserted directly
+        and the unique source index refuses it if another process got there
+        first (the retry then takes the general path).
+        """
+        parsed = [seed for seed in seeds if not seed.error]
+        keys = {source_key(seed.path): seed for seed in parsed}
+        self._stored = {
+            key: (digest, headline)
+            for key, digest, headline in Article.objects.filter(
+                source_name__in=keys
+            ).values_list("source_name", "source_hash", "headline")
+        }
+        self._absent = set(keys) - self._stored.keys()
+        slugs = {self._slug(seed.article.headline) for seed in parsed}
+        self._redirected = set(
+            SlugRedirect.objects.filter(old_slug__in=slugs).values_list(
+                "old_slug", flat=True
+            )
+        )
+        wanted = {
+            author_slug(name): name for seed in parsed for name in seed.article.authors
+        }.keys() - self._authors.keys()
+        if wanted:
+            self._authors.update(
+                (author.slug, author)
+                for author in Author.objects.filter(slug__in=wanted)
+            )
+        self._load_tags()
+
     def import_seed(self, seed: SeedFile, source: str) -> ImportResult:
         if seed.error:
             return ImportResult(source, FAILED, seed.error)
         data = article_dict(seed.article, list(seed.tags))
         warnings = tuple(data["warnings"])
+        key = source_key(seed.path)
+        digest = content_hash(data)
+        stored = self._stored.get(key)
+        if stored is not None and stored[0] == digest and not self.force:
+            # Unchanged since prepare() read it: nothing to lock or write.
+            return ImportResult(
+                source, UNCHANGED, headline=stored[1], warnings=warnings
+            )
         # A concurrent run may create the same story, author or tag between our
         # read and our write; the database's unique constraints refuse the
-        # second insert, and a retry then finds the row that won.
-        for attempt in range(3):
+        # second insert, and a retry then finds the row that won. Two
+        # PostgreSQL transactions that wait on each other's rows (a deadlock)
+        # are retried too.
+        for attempt in range(RETRIES):
             try:
                 with transaction.atomic():
-                    result = self._write(
-                        source_key(seed.path),
-                        seed.path.name,
-                        source,
-                        seed.article,
-                        data,
-                        retry=attempt,
-                    )
+                    if attempt == 0 and key in self._absent and not self.legacy_sources:
+                        result = self._create(key, source, seed.article, data, digest)
+                    else:
+                        result = self._write(
+                            key,
+                            seed.path.name,
+                            source,
+                            seed.article,
+                            data,
+                            retry=attempt,
+                        )
+                self._absent.discard(key)
                 return replace(result, warnings=warnings)
             except DatabaseError as exc:
                 # The transaction rolled back: rows cached from it may not exist.
                 self._authors.clear()
                 self._tags.clear()
-                if not isinstance(exc, IntegrityError) or attempt == 2:
+                self._tags_loaded = False
+                self._absent.discard(key)
+                if not _worth_retrying(exc) or attempt == RETRIES - 1:
                     return ImportResult(source, FAILED, f"database error: {exc}")
         raise AssertionError("unreachable")  # pragma: no cover
 
     def status_for(self, parsed) -> str:
         """The status asked for, but never live without a time or a headline."""
         return ArticleStatus.IN_REVIEW if parsed.needs_review else self.status
+
+    def _fill(self, article, parsed, digest):
+        """Set the story's fields from the parsed page."""
+        updated_at = localise(parsed.updated_at)
+        article.headline = parsed.headline
+        article.dateline = parsed.dateline
+        article.body = body_markdown(parsed.blocks)
+        article.status = self.status_for(parsed)
+        article.published_at = localise(parsed.published_at) or updated_at
+        article.updated_at = updated_at
+        article.byline_affiliation = parsed.affiliation[:100]
+        article.kind = parsed.kind
+        article.duration = parsed.duration
+        article.editors_note = parsed.editors_note
+        article.source_agency = parsed.source[:200]
+        article.import_notes = list(parsed.warnings)
+        article.import_notes_dismissed = False
+        article.source_hash = digest
+        article.imported_at = timezone.now()
+
+    def _create(self, key, source, parsed, data, digest) -> ImportResult:
+        """A story for a file prepare() found none for: inserts only.
+
+        Does in bulk what Article.save() and the model signals do for one
+        new story, once: version 1 (loadseed's own), the text cleaned as
+        every save cleans it, the slug taken from any redirect that held
+        it, the children inserted, then the search vector, the tags' and
+        authors' counts (last, so their rows stay locked for the shortest
+        time) and the cached pages' version.
+        """
+        slug = self._slug(parsed.headline)
+        article = Article(source_name=key, slug=slug, version=1, imported_version=1)
+        self._fill(article, parsed, digest)
+        strip_unsafe_characters(Article, article)
+        importsql.insert([article], returning=True)
+        if slug in self._redirected:
+            # This address is this story's own now, not a redirect to another.
+            SlugRedirect.objects.filter(old_slug=slug).delete()
+        links = self._write_children(article, parsed, data["tags"], count=False)
+        importsql.update_search_vector(article.pk)
+        for usage, targets in links:
+            importsql.count_new_links(usage, targets, article)
+        bump_version()
+        return ImportResult(source, CREATED, headline=article.headline)
 
     def _write(self, key, name, source, parsed, data, retry=0) -> ImportResult:
         digest = content_hash(data)
@@ -260,22 +376,7 @@ class Importer:
                 else self._slug(parsed.headline)
             )
             article = Article(source_name=key, slug=slug)
-        updated_at = localise(parsed.updated_at)
-        article.headline = parsed.headline
-        article.dateline = parsed.dateline
-        article.body = body_markdown(parsed.blocks)
-        article.status = self.status_for(parsed)
-        article.published_at = localise(parsed.published_at) or updated_at
-        article.updated_at = updated_at
-        article.byline_affiliation = parsed.affiliation[:100]
-        article.kind = parsed.kind
-        article.duration = parsed.duration
-        article.editors_note = parsed.editors_note
-        article.source_agency = parsed.source[:200]
-        article.import_notes = list(parsed.warnings)
-        article.import_notes_dismissed = False
-        article.source_hash = digest
-        article.imported_at = timezone.now()
+        self._fill(article, parsed, digest)
         # Article.save() adds one to the version; any later save is an editor's.
         article.imported_version = article.version + 1
         article.save()
@@ -289,30 +390,52 @@ class Importer:
         update_search_vectors([article.pk])
         return ImportResult(source, outcome, headline=article.headline)
 
-    def _write_children(self, article, parsed, tag_names):
-        Byline.objects.bulk_create(
+    def _write_children(self, article, parsed, tag_names, count=True):
+        """Insert the story's bylines, figures, related links and taggings.
+
+        With `count`, through the models' managers, which also count the
+        bylines and taggings; without, through importsql, and the links come
+        back as [(usage model, tag or author ids)] for the caller to count.
+        """
+        bylines = [
             Byline(
                 article=article,
                 author=self._author(name, parsed.organisation),
                 position=position,
             )
             for position, name in enumerate(dict.fromkeys(parsed.authors))
-        )
+        ]
         figures = []
         if parsed.hero:
             figures.append(self._figure(article, parsed.hero, FigurePlace.HERO, 1))
         body_figures = [b for b in parsed.blocks if isinstance(b, seedformat.Figure)]
         for position, figure in enumerate(body_figures, start=1):
             figures.append(self._figure(article, figure, FigurePlace.BODY, position))
-        Figure.objects.bulk_create(figures)
-        RelatedLink.objects.bulk_create(
+        related = [
             RelatedLink(article=article, title=title, position=position)
             for position, title in enumerate(parsed.related)
-        )
+        ]
         tags = {tag.pk: tag for tag in map(self._tag, tag_names)}
-        TaggedArticle.objects.bulk_create(
+        taggings = [
             TaggedArticle(content_object=article, tag=tag) for tag in tags.values()
-        )
+        ]
+        if count:
+            Byline.objects.bulk_create(bylines)
+            Figure.objects.bulk_create(figures)
+            RelatedLink.objects.bulk_create(related)
+            TaggedArticle.objects.bulk_create(taggings)
+            return []
+        links = []
+        for model, rows in ((Byline, bylines), (TaggedArticle, taggings)):
+            model.set_listing_times(rows)
+            importsql.insert(rows)
+            usage = model.usage_model()
+            links.append(
+                (usage, [getattr(row, f"{usage.link_target}_id") for row in rows])
+            )
+        importsql.insert(figures)
+        importsql.insert(related)
+        return links
 
     @staticmethod
     def _figure(article, figure, place, position):
@@ -325,17 +448,34 @@ class Importer:
         )
 
     def _author(self, name: str, organisation: bool = False) -> Author:
-        slug = slugify(name)[:220] or "author"
+        slug = author_slug(name)
         if slug not in self._authors:
             self._authors[slug], _ = Author.objects.get_or_create(
                 slug=slug, defaults={"name": name, "is_organisation": organisation}
             )
         return self._authors[slug]
 
+    def _load_tags(self) -> None:
+        """Every tag by its key, once: one query however many tags a run uses.
+
+        Aliases are not loaded: a key they name is looked up when first met.
+        """
+        if self._tags_loaded:
+            return
+        aliased = set(TagAlias.objects.values_list("key", flat=True))
+        for tag in Tag.objects.only("name", "slug").order_by("pk"):
+            key = tag_key(tag.name)
+            if key not in aliased:
+                self._tags.setdefault(key, tag)
+        self._tags_loaded = True
+
     def _tag(self, name: str) -> Tag:
         """The tag for `name`: an existing one, through its aliases and spellings."""
         key = tag_key(name)
         if key not in self._tags:
+            # Another process may be creating the same tag: one at a time
+            # per key, and the second finds the first one's tag.
+            lock_key("tag", key)
             tag = tag_for_key(key)
             if tag is None:
                 tag = Tag.objects.create(name=name)
@@ -358,6 +498,33 @@ class Importer:
             if slug not in taken:
                 return slug
         return f"{base}-{uuid.uuid4().hex[:8]}"
+
+
+def author_slug(name: str) -> str:
+    return slugify(name)[:220] or "author"
+
+
+def _worth_retrying(exc: DatabaseError) -> bool:
+    """A unique index refused a row another process wrote first, or (on
+    PostgreSQL) two transactions waited on each other and one was stopped."""
+    if isinstance(exc, IntegrityError):
+        return True
+    return getattr(exc.__cause__, "sqlstate", None) in RETRY_SQLSTATES
+
+
+def lock_key(kind: str, key: str) -> None:
+    """Hold a lock named by `kind` and `key` until the transaction ends.
+
+    PostgreSQL: an advisory lock. SQLite needs none: a write transaction
+    holds the whole database (transaction_mode IMMEDIATE).
+    """
+    if connection.vendor != "postgresql":
+        return
+    digest = hashlib.blake2b(f"{kind}:{key}".encode(), digest_size=8).digest()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, signed=True)]
+        )
 
 
 def refresh_planner_statistics():

@@ -14,12 +14,10 @@ from briefings.importing.importer import (
     FAILED,
     OUTCOMES,
     UPDATED,
-    Importer,
     ImportResult,
-    article_dict,
     refresh_planner_statistics,
 )
-from briefings.importing.seedfiles import read_all
+from briefings.importing.seedrun import RunOptions, outcomes
 from briefings.stories.models import ArticleStatus
 
 PROGRESS_MIN_FILES = 20
@@ -70,14 +68,20 @@ class Command(BaseCommand):
             "--workers",
             type=int,
             default=None,
-            help="Processes that parse files while this one writes "
-            "(default: one per core less one; 0 parses here).",
+            help="Processes that read, parse and write files, each file in its "
+            "own transaction (default: one per core). 1 writes here while a "
+            "process parses ahead; 0 does everything here.",
         )
 
     def handle(self, **options):
         entries = list(self.entries(options["paths"] or [None]))
-        importer = Importer(status=options["status"], force=options["force"])
-        results = self.results(importer, entries, options)
+        run = RunOptions(
+            status=options["status"],
+            force=options["force"],
+            dry_run=options["dry_run"],
+            as_json=options["format"] == "json",
+        )
+        results = outcomes(entries, run, workers=options["workers"])
         if options["format"] == "json":
             results = self.report_json(results)
         else:
@@ -125,39 +129,6 @@ class Command(BaseCommand):
                 ),
             )
         return path, shown, ""
-
-    def results(self, importer, entries, options):
-        """Yield an ImportResult per entry, parsing ahead in worker processes."""
-        paths = [path for path, _, _ in entries if path is not None]
-        seeds = read_all(paths, len(paths), workers=options["workers"])
-        for path, shown, problem in entries:
-            if path is None:
-                yield ImportResult(shown, FAILED, problem)
-                continue
-            seed = next(seeds)
-            if seed.error:
-                yield ImportResult(shown, FAILED, seed.error)
-                continue
-            if options["format"] == "json":
-                data = {
-                    "source": shown,
-                    "slug": importer.slug_for(path, seed.article),
-                    **article_dict(seed.article, list(seed.tags)),
-                }
-            if options["dry_run"]:
-                result = ImportResult(
-                    shown,
-                    "parsed",
-                    headline=seed.article.headline,
-                    warnings=seed.article.warnings,
-                )
-            else:
-                result = importer.import_seed(seed, shown)
-            if options["format"] == "json":
-                if not options["dry_run"]:
-                    data["outcome"] = result.outcome
-                result = ImportResult(shown, result.outcome, json.dumps(data))
-            yield result
 
     def report_text(self, results, total, options):
         show_bar = total >= PROGRESS_MIN_FILES and sys.stderr.isatty()
