@@ -152,6 +152,9 @@ def connect(app_config):
     post_save.connect(
         search.author_changed, sender=Author, dispatch_uid="search-author"
     )
+    post_save.connect(
+        search.library_image_changed, sender=Image, dispatch_uid="search-image"
+    )
     post_save.connect(search.tag_changed, sender=Tag, dispatch_uid="search-tag")
     m2m_changed.connect(
         search.tags_changed, sender=TaggedArticle, dispatch_uid="search-tags-m2m"

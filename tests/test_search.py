@@ -16,7 +16,13 @@ from pytest_django.asserts import assertContains, assertNotContains
 from taggit.models import Tag
 
 from briefings.core import freshness
-from briefings.models import Article, SearchTerm, SearchTermDay, SearchTermReader
+from briefings.models import (
+    Article,
+    Image,
+    SearchTerm,
+    SearchTermDay,
+    SearchTermReader,
+)
 from briefings.search.engine import (
     MAX_QUERY_LENGTH,
     MAX_TERM_LENGTH,
@@ -517,3 +523,23 @@ def test_many_matches_rank_the_newest(client, monkeypatch):
     response = search(client, "comet")
     assert headlines(response) == ["Story 0", "Story 1", "Story 2"]
     assertContains(response, "here are the best of the newest 3")
+
+
+def test_a_library_pictures_default_caption_is_found_and_follows_edits(client):
+    """A figure left on its library picture's caption is searched by that
+    caption (what readers see under it), and an edit in the library counts."""
+    story = ArticleFactory(published=True, headline="Harbour day")
+    picture = Image.objects.create(
+        title="Quay", default_caption="Cormorants drying their wings."
+    )
+    FigureFactory(article=story, caption="", image="", library_image=picture)
+
+    def found(word):
+        return story.headline in headlines(search(client, word))
+
+    assert found("cormorants")
+    picture.default_caption = "Pelicans on the quay."
+    picture.save()
+    assert found("pelicans") and not found("cormorants")
+    response = search(client, "pelicans")
+    assert "<mark>Pelicans</mark>" in response.content.decode()

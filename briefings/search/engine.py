@@ -215,7 +215,10 @@ def _fallback(queryset, words):
             | Q(standfirst__icontains=word)
             | Q(body__icontains=word)
             | Exists(
-                Figure.objects.filter(article=OuterRef("pk"), caption__icontains=word)
+                Figure.objects.filter(article=OuterRef("pk")).filter(
+                    Q(caption__icontains=word)
+                    | Q(caption="", library_image__default_caption__icontains=word)
+                )
             )
             | Exists(
                 Byline.objects.filter(
@@ -245,6 +248,13 @@ def _fallback(queryset, words):
 # -- The search vector ------------------------------------------------------------
 
 
+#: The caption readers see: the figure's own, else its library picture's.
+SHOWN_CAPTION = Case(
+    When(caption="", then=F("library_image__default_caption")),
+    default=F("caption"),
+)
+
+
 def _joined(queryset, key, field):
     """One story's `field` values from `queryset`, joined by spaces."""
     return Subquery(
@@ -263,7 +273,7 @@ def search_vector():
         + SearchVector("standfirst", weight="B", config=CONFIG)
         + SearchVector(
             "body",
-            _joined(Figure.objects, "article", "caption"),
+            _joined(Figure.objects, "article", SHOWN_CAPTION),
             _joined(Byline.objects, "article", "author__name"),
             _joined(TaggedArticle.objects, "content_object", "tag__name"),
             weight="C",
@@ -295,6 +305,16 @@ def child_changed(sender, instance, raw=False, **kwargs):
 def tagging_changed(sender, instance, raw=False, **kwargs):
     if not raw:
         update_search_vectors([instance.content_object_id])
+
+
+def library_image_changed(sender, instance, raw=False, **kwargs):
+    """A library picture's default caption is part of every story using it."""
+    if not raw:
+        update_search_vectors(
+            Article.objects.filter(
+                pk__in=Figure.objects.filter(library_image=instance).values("article")
+            )
+        )
 
 
 def author_changed(sender, instance, raw=False, **kwargs):
@@ -388,7 +408,7 @@ def _window(text: str, start: int) -> str:
 
 def snippet(article, pattern) -> SafeString:
     """A short passage of the story where the words appear, highlighted."""
-    captions = [figure.caption for figure in article.figures.all()]
+    captions = [figure.shown_caption for figure in article.figures.all()]
     texts = [article.standfirst, plain_text(article.body), *captions]
     for text in texts:
         match = pattern.search(text) if pattern and text else None
