@@ -16,7 +16,6 @@ from redis.client import PubSub
 
 from briefings.core import freshness
 from briefings.models import Article
-from briefings.web import pagecache
 from tests.factories import ArticleFactory, BylineFactory
 
 pytestmark = [
@@ -47,7 +46,7 @@ def bump_from_another_process():
     other = redis.Redis.from_url(os.environ["REDIS_URL"])
     keys = [cache.make_key(freshness.VERSION_KEY), cache.make_key("pages:next-live")]
     channel = freshness.HotPages.channel(other)
-    other.eval(pagecache.BUMP_SCRIPT, 2, *keys, channel, 1)
+    other.eval(freshness.BUMP_SCRIPT, 2, *keys, channel, 1)
     other.close()
 
 

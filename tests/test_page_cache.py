@@ -6,6 +6,7 @@ the miss, and must still never reach staff, mix consent states, skip counting a
 read or serve a Host the site does not answer to.
 """
 
+import pickle
 from datetime import UTC, datetime
 
 import pytest
@@ -287,18 +288,25 @@ def test_a_figure_is_sized_from_the_database_not_its_file(client, settings, tmp_
     assert (figure.image_width, figure.image_height) == (None, None)
 
 
-def test_a_stored_page_names_its_hit_hook_instead_of_pickling_code(settings, story):
+def test_a_stored_page_names_its_hit_hook_instead_of_pickling_code(
+    monkeypatch, settings, story
+):
     """An entry survives a deploy that moves code: it holds plain data only."""
     settings.READS_FLUSH_SECONDS = 0
+    stored, real_set = [], cache.set
+
+    def spy(key, value, *args, **kwargs):
+        if key.startswith(f"pages:{pagecache.FORMAT_VERSION}:"):
+            stored.append(value)
+        return real_set(key, value, *args, **kwargs)
+
+    monkeypatch.setattr(cache, "set", spy)
     url = story.get_absolute_url()
     Client().get(url)
-    [entry] = [
-        value
-        for key, value in cache._cache.items()  # local memory: pickled entries
-        if key.startswith(f":1:pages:{pagecache.FORMAT_VERSION}:")
-    ]
-    assert b"briefings" not in entry  # no module path of ours inside
-    Client().get(url)
+    [entry] = stored
+    assert entry[-1] == ("record-read", story.pk)
+    assert b"briefings" not in pickle.dumps(entry)  # no module path of ours
+    assert Client().get(url)[pagecache.MARK] == "hit"
     assert StoryDay.objects.get(article=story).views == 2
 
 
