@@ -1,10 +1,14 @@
-"""What the newsroom's admins share: capped counts, CSV downloads."""
+"""What the newsroom's admins share: capped counts, CSV downloads, error lists,
+autocomplete boxes."""
 
 import csv
 
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.paginator import Paginator
+from django.forms.utils import ErrorList
 from django.http import HttpResponse
 from django.utils.functional import cached_property
+from django.utils.safestring import mark_safe
 
 #: Rows the admin's lists count at most: beyond it they say "10,000" and page
 #: no further (a count of a million stories, or of every story holding a
@@ -36,3 +40,27 @@ def csv_download(filename, header, rows) -> HttpResponse:
     writer.writerow([csv_safe(value) for value in header])
     writer.writerows([csv_safe(value) for value in row] for row in rows)
     return response
+
+
+class FieldErrors(ErrorList):
+    """A field's errors, rendered through the usual templates when there are
+    any; an empty list is the empty string without a template. (The story
+    page asks every field and inline row for its errors: some 150 templates
+    rendered to nothing on each visit.)"""
+
+    def render(self, template_name=None, context=None, renderer=None):
+        if not self.data:
+            return mark_safe("")
+        return super().render(template_name, context, renderer)
+
+
+class AutocompleteChoice(AutocompleteSelect):
+    """Django's autocomplete box, which looks up the chosen row to show its
+    name; with nothing chosen (a new row, a link with no story) it shows the
+    blank choice without building a query for no rows."""
+
+    def optgroups(self, name, value, attr=None):
+        chosen = [v for v in value if str(v) not in self.choices.field.empty_values]
+        if chosen or self.is_required or self.allow_multiple_selected:
+            return super().optgroups(name, value, attr)
+        return [(None, [self.create_option(name, "", "", False, 0)], 0)]
