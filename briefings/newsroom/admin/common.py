@@ -56,11 +56,24 @@ class FieldErrors(ErrorList):
 
 class AutocompleteChoice(AutocompleteSelect):
     """Django's autocomplete box, which looks up the chosen row to show its
-    name; with nothing chosen (a new row, a link with no story) it shows the
-    blank choice without building a query for no rows."""
+    name: here without a query when the row is at hand (`known`, {pk: row},
+    given by the form that holds it) or when nothing is chosen."""
+
+    known = {}
 
     def optgroups(self, name, value, attr=None):
-        chosen = [v for v in value if str(v) not in self.choices.field.empty_values]
-        if chosen or self.is_required or self.allow_multiple_selected:
+        chosen = {
+            str(v) for v in value if str(v) not in self.choices.field.empty_values
+        }
+        row = self.known.get(next(iter(chosen))) if len(chosen) == 1 else None
+        if self.allow_multiple_selected or (chosen and row is None):
             return super().optgroups(name, value, attr)
-        return [(None, [self.create_option(name, "", "", False, 0)], 0)]
+        options = (
+            [] if self.is_required else [self.create_option(name, "", "", False, 0)]
+        )
+        if row is not None:
+            label = self.choices.field.label_from_instance(row)
+            options.append(
+                self.create_option(name, row.pk, label, chosen, len(options))
+            )
+        return [(None, options, 0)]

@@ -166,6 +166,15 @@ class LabelledFormSet(BaseInlineFormSet):
         # the row's name and read-only cells do not fetch it again.
         if self.instance.pk is not None:
             self.fk.set_cached_value(form.instance, self.instance)
+        # Autocomplete boxes show the row's own author or story, when it came
+        # with the row (select_related), without looking it up again.
+        for name, field in form.fields.items():
+            widget = getattr(field.widget, "widget", field.widget)
+            if isinstance(widget, AutocompleteChoice):
+                related = form.instance._meta.get_field(name)
+                if related.is_cached(form.instance):
+                    row = related.get_cached_value(form.instance)
+                    widget.known = {} if row is None else {str(row.pk): row}
         return form
 
 
@@ -358,6 +367,10 @@ class RelatedLinkInline(StoryPartInline, admin.TabularInline):
     fields = ["position", "title", "url", "story", "resolves_to"]
     readonly_fields = ["resolves_to"]
     autocomplete_fields = ["story"]
+
+    def get_queryset(self, request):
+        # The linked story's headline names it in its autocomplete box.
+        return super().get_queryset(request).select_related("story")
 
     @admin.display(description="Readers see")
     def resolves_to(self, obj):
