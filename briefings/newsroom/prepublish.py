@@ -61,7 +61,12 @@ def warnings(article: Article) -> list[str]:
             )
     links = list(article.related_links.all())
     if links:
-        resolved = {link["title"] for link in article.related_for_readers()}
+        # Those readers see (as Article.related_for_readers decides).
+        resolved = {
+            link.title
+            for link, story in article.link_targets(links)
+            if story is not None or link.url
+        }
         for link in links:
             if link.title not in resolved:
                 found.append(

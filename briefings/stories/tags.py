@@ -149,9 +149,11 @@ def suggest(text: str, exclude=()) -> list[Tag]:
         chunk = phrases[start : start + LOOKUP_CHUNK]
         for alias in TagAlias.objects.select_related("tag").filter(key__in=chunk):
             found.setdefault(alias.tag.pk, alias.tag)
-    for tag in Tag.objects.only("name", "slug"):
-        if tag_key(tag.name) in wanted:
-            found.setdefault(tag.pk, tag)
+    # Every tag is read: as plain rows, made into tags for the few that match.
+    rows = Tag.objects.values_list("id", "name", "slug")
+    for row in rows:
+        if tag_key(row[1]) in wanted:
+            found.setdefault(row[0], Tag.from_db(rows.db, ["id", "name", "slug"], row))
     return sorted(
         (tag for tag in found.values() if tag_key(tag.name) not in excluded),
         key=lambda tag: tag.name.casefold(),

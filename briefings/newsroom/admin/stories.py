@@ -13,6 +13,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import Sum
@@ -31,7 +32,11 @@ from taggit.models import Tag
 from briefings.analytics.readership import bar_chart, hourly_views, most_read
 from briefings.core import seo
 from briefings.newsroom import kept, prepublish
-from briefings.newsroom.admin.common import CappedPaginator
+from briefings.newsroom.admin.common import (
+    AutocompleteChoice,
+    CappedPaginator,
+    FieldErrors,
+)
 from briefings.newsroom.library import ImageChooserWidget  # image library (issue 18)
 from briefings.newsroom.models import PreviewLink
 from briefings.search.engine import (
@@ -101,6 +106,16 @@ class StoryPartInline:
     def _story_allows(self, request, obj):
         return obj is None or obj.editable_by(request.user)
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in self.get_autocomplete_fields(request):
+            kwargs.setdefault(
+                "widget",
+                AutocompleteChoice(
+                    db_field, self.admin_site, using=kwargs.get("using")
+                ),
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def has_add_permission(self, request, obj):
         return super().has_add_permission(request, obj) and self._story_allows(
             request, obj
@@ -127,6 +142,14 @@ class LabelledFormSet(BaseInlineFormSet):
     an aria-label ("Position, row 2") so that it has an accessible name.
     """
 
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("error_class", FieldErrors)
+        super().__init__(*args, **kwargs)
+
+    def get_form_kwargs(self, index):
+        # The empty row too (Django gives it no error_class of the formset's).
+        return {**super().get_form_kwargs(index), "error_class": self.error_class}
+
     def add_fields(self, form, index):
         super().add_fields(form, index)
         row = "new row" if index is None else f"row {index + 1}"
@@ -136,6 +159,23 @@ class LabelledFormSet(BaseInlineFormSet):
             # (whose attrs may be shared with other rows: give each its own).
             widget = getattr(field.widget, "widget", field.widget)
             widget.attrs = {**widget.attrs, "aria-label": f"{label}, {row}"}
+
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        # Each row's story is the one being edited: give it to the row, so that
+        # the row's name and read-only cells do not fetch it again.
+        if self.instance.pk is not None:
+            self.fk.set_cached_value(form.instance, self.instance)
+        # Autocomplete boxes show the row's own author or story, when it came
+        # with the row (select_related), without looking it up again.
+        for name, field in form.fields.items():
+            widget = getattr(field.widget, "widget", field.widget)
+            if isinstance(widget, AutocompleteChoice):
+                related = form.instance._meta.get_field(name)
+                if related.is_cached(form.instance):
+                    row = related.get_cached_value(form.instance)
+                    widget.known = {} if row is None else {str(row.pk): row}
+        return form
 
 
 class OrderedFormSet(LabelledFormSet):
@@ -203,6 +243,10 @@ class BylineInline(StoryPartInline, admin.TabularInline):
     fields = ["author", "position"]
     verbose_name = "byline"
     verbose_name_plural = "Bylines (in the order readers see them)"
+
+    def get_queryset(self, request):
+        # Each row is named after its author ("Ann Lee on <story>").
+        return super().get_queryset(request).select_related("author")
 
 
 class FigureForm(forms.ModelForm):
@@ -303,21 +347,41 @@ class FigureInline(StoryPartInline, admin.StackedInline):
         )
 
 
+class RelatedLinkFormSet(OrderedFormSet):
+    """The story's links, each with where readers reach it (`readers_target`,
+    the public story or None), found for all the links in one query."""
+
+    def get_queryset(self):
+        if not hasattr(self, "_queryset"):
+            links = super().get_queryset()
+            for link, target in self.instance.link_targets(links):
+                link.readers_target = target
+        return self._queryset
+
+
 class RelatedLinkInline(StoryPartInline, admin.TabularInline):
     model = RelatedLink
-    formset = OrderedFormSet
+    formset = RelatedLinkFormSet
     fk_name = "article"
     extra = 0
     fields = ["position", "title", "url", "story", "resolves_to"]
     readonly_fields = ["resolves_to"]
     autocomplete_fields = ["story"]
 
+    def get_queryset(self, request):
+        # The linked story's headline names it in its autocomplete box.
+        return super().get_queryset(request).select_related("story")
+
     @admin.display(description="Readers see")
     def resolves_to(self, obj):
         if not obj.pk:
             return "-"
-        # The readers' own resolution (Article.link_targets).
-        [(_, target)] = obj.article.link_targets([obj])
+        # The readers' own resolution (Article.link_targets), made for every
+        # row at once by RelatedLinkFormSet.
+        if hasattr(obj, "readers_target"):
+            target = obj.readers_target
+        else:
+            [(_, target)] = obj.article.link_targets([obj])
         if target is not None:
             return format_html(
                 'Link to <a href="{}">{}</a>', target.get_absolute_url(), target
@@ -465,11 +529,16 @@ class ArticleAdminForm(forms.ModelForm):
         }
 
     def __init__(self, *args, user=None, **kwargs):
+        kwargs.setdefault("error_class", FieldErrors)
         super().__init__(*args, **kwargs)
         self.user = user
         self.fields["loaded_version"].initial = self.instance.version
         story = self.instance
-        current = {tag.name for tag in story.tags.all()} if story.pk else set()
+        # The story's tags, as the form shows them (read once, for both).
+        shown = self.initial.get("tags") if "tags" in self.fields else None
+        if shown is None or isinstance(shown, str):
+            shown = story.tags.all() if story.pk else []
+        current = {tag.name for tag in shown}
         found = tags.suggest(
             " ".join([story.headline, story.standfirst, story.body]), exclude=current
         )
@@ -641,6 +710,22 @@ class TagFilter(admin.SimpleListFilter):
 # --- The story admin ---------------------------------------------------------
 
 
+class StoryChangeList(ChangeList):
+    """The story list's rows come with their authors, tags and last editor.
+
+    Only the list's: the change page reads bylines through its inline and tags
+    through its form. last_edited_by is prefetched, not joined: the workflow
+    actions lock the chosen rows (FOR UPDATE), which no outer join may come with.
+    """
+
+    def get_queryset(self, request, exclude_parameters=None):
+        return (
+            super()
+            .get_queryset(request, exclude_parameters)
+            .prefetch_related("bylines__author", "tags", "last_edited_by")
+        )
+
+
 @admin.register(Article)
 class ArticleAdmin(CompareVersionAdmin):
     form = ArticleAdminForm
@@ -755,14 +840,8 @@ class ArticleAdmin(CompareVersionAdmin):
 
     # -- queries ------------------------------------------------------------
 
-    def get_queryset(self, request):
-        # last_edited_by is prefetched, not joined: the workflow actions lock
-        # the chosen rows (FOR UPDATE), which no outer join may come with.
-        return (
-            super()
-            .get_queryset(request)
-            .prefetch_related("bylines__author", "tags", "last_edited_by")
-        )
+    def get_changelist(self, request, **kwargs):
+        return StoryChangeList
 
     def get_search_results(self, request, queryset, search_term):
         """On PostgreSQL: stories whose search vector (headline, standfirst,
