@@ -146,31 +146,46 @@ _ABBREVIATION = re.compile(
     r"(?:\b(?:Mr|Mrs|Ms|Dr|St|Prof|Gen|Sen|Gov|Rep|Lt|Col|Capt|Sgt|Jr|Sr)\.|"
     r"(?:\b[A-Z]\.){2,})$"
 )
-# The tokenizer's fast path: a run of lowercase (Latin) words that are not
-# connectors is one token, consumed by the regex engine instead of word by word;
-# such a run only ever breaks a name. Other words are matched one at a time.
-_CONNECTOR_WORD = "(?:" + "|".join(sorted(_CONNECTORS, key=len, reverse=True)) + r")\b"
-_LOWER_WORD = rf"(?!{_CONNECTOR_WORD})[a-zß-öø-ÿ](?:[\w'’-]*[^\W_])?"
+# The tokenizer's fast path: a run of lowercase (Latin) words is one token,
+# consumed by the regex engine instead of word by word; such a run only ever
+# breaks a name. Other words are matched one at a time. A run may not start with
+# a connector ("Bank of England": "of" joins the name before it), which _scan
+# checks in Python: a lookahead in the pattern would be tried at every word.
+# (Connectors inside a run follow a lowercase word: they join nothing.)
+_CONNECTOR_AT = re.compile(
+    "(?:" + "|".join(sorted(_CONNECTORS, key=len, reverse=True)) + r")\b"
+)
+_CONNECTOR_INITIALS = frozenset(word[0] for word in _CONNECTORS)
+_LOWER_WORD = r"[a-zß-öø-ÿ](?:[\w'’-]*[^\W_])?"
 _TOKEN = re.compile(
     rf"(?P<low>{_LOWER_WORD}(?:[\W\d_]+{_LOWER_WORD})*)|(?P<word>{_WORD.pattern})"
 )
 _OPENING = re.compile(r"[\"“‘:;]|(?:^|\s)'")  # a quotation or clause opens here
+# The longest text _ABBREVIATION can need at the end of a sentence ("Capt." and
+# the character before it, or a final newline that "$" allows): searching only
+# this tail finds a match exactly when searching the whole sentence does.
+_ABBREVIATION_TAIL = 7
+_SPACING = re.compile(r"[\s\-‐–]+")
+
+# Sizes of the per-process caches below: words and names recur across
+# articles; sentences rarely do (an article's are looked at once).
+_WORD_CACHE = 16_384
+_SENTENCE_CACHE = 4_096
 
 
+@lru_cache(maxsize=_WORD_CACHE)
 def _key(name: str) -> str:
     """Spelling-insensitive identity: case, hyphens and dashes vs spaces."""
-    return re.sub(r"[\s\-‐–]+", " ", name).casefold()
+    return _SPACING.sub(" ", name).casefold()
 
 
-def _is_capitalised(word: str) -> bool:
-    return word[0].isupper()
-
-
+@lru_cache(maxsize=_WORD_CACHE)
 def _is_acronym(word: str) -> bool:
     letters = word.replace(".", "")
     return len(letters) >= 2 and letters.isupper() and letters.isalpha()
 
 
+@lru_cache(maxsize=_WORD_CACHE)
 def _is_demonym(word: str) -> bool:
     lower = word.casefold()
     if lower in _NOT_DEMONYMS:
@@ -178,6 +193,7 @@ def _is_demonym(word: str) -> bool:
     return lower in _DEMONYMS or lower.endswith(_DEMONYM_SUFFIXES)
 
 
+@lru_cache(maxsize=_WORD_CACHE)
 def _is_noise(word: str) -> bool:
     """Words that can not start or end a name."""
     lower = word.casefold()
@@ -191,80 +207,26 @@ def _is_noise(word: str) -> bool:
 _POSSESSIVE_ENDINGS = ("'s", "’s", "s'", "s’")
 
 
-class _Word:
-    __slots__ = ("initial", "possessive", "text")
-
-    def __init__(self, text: str, initial: bool):
-        self.possessive = len(text) > 2 and text.endswith(_POSSESSIVE_ENDINGS)
-        if self.possessive:
-            text = text[:-2] if text[-1] in "sS" else text[:-1]
-        self.text = text
-        self.initial = initial  # starts a sentence or a quotation
+@lru_cache(maxsize=_WORD_CACHE)
+def _word_form(text: str) -> tuple[str, bool]:
+    """A word without its possessive "'s" (or "s'"), and whether it had one."""
+    possessive = len(text) > 2 and text.endswith(_POSSESSIVE_ENDINGS)
+    if possessive:
+        text = text[:-2] if text[-1] in "sS" else text[:-1]
+    return text, possessive
 
 
 def _sentences(text: str) -> list[str]:
     """Split prose into sentences, not after "Mr." or "U.S." before a name."""
     sentences: list[str] = []
     for part in _SENTENCE_END.split(text):
-        if sentences and _ABBREVIATION.search(sentences[-1]):
+        if sentences and _ABBREVIATION.search(
+            sentences[-1], max(len(sentences[-1]) - _ABBREVIATION_TAIL, 0)
+        ):
             sentences[-1] += " " + part
         else:
             sentences.append(part)
     return sentences
-
-
-# Stands in for a lowercase word that is no connector: it only breaks runs.
-_LOWERCASE = (None, "")
-
-
-@lru_cache(maxsize=4096)
-def _words(sentence: str) -> tuple[tuple[_Word | None, str], ...]:
-    """The sentence's words, each with the text between it and the previous word.
-
-    Lowercase words other than connectors only matter as breaks between names, so
-    they come back as `_LOWERCASE`. Cached: suggest_tags reads every sentence
-    twice, and this is its hot loop.
-    """
-    words = []
-    previous_end = 0
-    for match in _TOKEN.finditer(sentence):
-        text = match.group()
-        if match.lastgroup == "low":
-            words.append(_LOWERCASE)
-        elif text[0].isupper() or text in _CONNECTORS:
-            gap = sentence[previous_end : match.start()]
-            initial = not words or (gap != " " and bool(_OPENING.search(gap)))
-            words.append((_Word(text, initial), gap))
-        else:
-            words.append(_LOWERCASE)
-        previous_end = match.end()
-    return tuple(words)
-
-
-def _runs(sentence: str) -> list[list[_Word]]:
-    """Maximal runs of capitalised words joined by single spaces (or connectors)."""
-    runs: list[list[_Word]] = []
-    current: list[_Word] = []
-    for word, gap in _words(sentence):
-        if word is None:
-            if current:
-                runs.append(current)
-                current = []
-            continue
-        joined = gap == " " and current and not current[-1].possessive
-        if _is_capitalised(word.text) or (
-            joined and word.text in _CONNECTORS and not word.possessive
-        ):
-            if not joined and current:
-                runs.append(current)
-                current = []
-            current.append(word)
-        elif current:
-            runs.append(current)
-            current = []
-    if current:
-        runs.append(current)
-    return runs
 
 
 class _Collector:
@@ -290,60 +252,127 @@ class _Collector:
         return max(spellings, key=lambda name: (spellings[name], name))
 
 
-def _names_in(sentence: str, known_mid_sentence: set[str]) -> list[str]:
-    """The names (people, places, organisations) mentioned in one sentence."""
-    names = []
-    for run in _runs(sentence):
-        words = list(run)
-        first = words[0]
+@lru_cache(maxsize=_WORD_CACHE)
+def _run_name(words: tuple[str, ...], initial: bool) -> tuple[str, str | None] | None:
+    """The name a run of capitalised words makes, or None (noise only).
+
+    Comes with the casefolded word that the article must capitalise
+    mid-sentence for the name to count, or None when it counts anyway.
+    """
+    needs = None
+    if initial and len(words) == 1 and not _is_acronym(words[0]):
+        # "However", "Speaking", "Last": capitalised by position only, unless
+        # the article capitalises the word mid-sentence too. (In a longer run,
+        # "Nikol Pashinyan said", the first word is a name; noise words such as
+        # "The" are trimmed below.)
+        needs = words[0].casefold()
+    start, end = 0, len(words)
+    while start < end and (
+        _is_noise(words[start])
+        # "German Chancellor Olaf Scholz", but "British Airways".
+        or (
+            end - start > 1
+            and _is_demonym(words[start])
+            and words[start + 1].casefold() in _TITLES
+        )
+    ):
+        start += 1
+    while start < end and (
+        _is_noise(words[end - 1]) or words[end - 1].endswith(_ADJECTIVE_SUFFIXES)
+    ):
+        end -= 1  # "EU Comprehensive (and Enhanced ...)" -> "EU"
+    if start == end:
+        return None
+    if end - start == 1:
+        word = words[start]
+        if len(word) < 2 or _is_demonym(word):
+            return None
+    return " ".join(words[start:end]), needs
+
+
+@lru_cache(maxsize=_SENTENCE_CACHE)
+def _scan(
+    sentence: str,
+) -> tuple[frozenset[str], tuple[tuple[str, str | None], ...]]:
+    """What suggest_tags needs of one sentence, in one pass over its words.
+
+    Returns the casefolded words the sentence capitalises where position does
+    not force it (not at its start, nor after a quote or a colon), and its
+    candidate names (see _run_name) in order. A name is a maximal run of
+    capitalised words joined by single spaces, or by connectors ("Bank of
+    England"); a possessive ("Russia's") ends its run; a lowercase word, or
+    any other gap, breaks it.
+    """
+    capitals: set[str] = set()
+    names: list[tuple[str, str | None]] = []
+    run: list[str] = []
+    run_initial = False  # the run's first word starts a sentence or a quotation
+    last_possessive = False  # the run's last word
+    previous_end = 0
+    first = True  # no word read yet
+    search = _TOKEN.search
+    at = 0
+    while (match := search(sentence, at)) is not None:
+        start, at = match.span()
+        lowercase = match.lastgroup == "low"
         if (
-            first.initial
-            and len(words) == 1
-            and not _is_acronym(first.text)
-            and first.text.casefold() not in known_mid_sentence
+            lowercase
+            and sentence[start] in _CONNECTOR_INITIALS
+            and _CONNECTOR_AT.match(sentence, start)
         ):
-            # "However", "Speaking", "Last": capitalised by position only. (In a
-            # longer run, "Nikol Pashinyan said", the first word is a name; noise
-            # words such as "The" are trimmed below.)
-            continue
-        while words and (
-            _is_noise(words[0].text)
-            # "German Chancellor Olaf Scholz", but "British Airways".
-            or (
-                len(words) > 1
-                and _is_demonym(words[0].text)
-                and words[1].text.casefold() in _TITLES
-            )
-        ):
-            words.pop(0)
-        while words and (
-            _is_noise(words[-1].text) or words[-1].text.endswith(_ADJECTIVE_SUFFIXES)
-        ):
-            words.pop()  # "EU Comprehensive (and Enhanced ...)" -> "EU"
-        if not words:
-            continue
-        if len(words) == 1:
-            word = words[0].text
-            if len(word) < 2 or _is_demonym(word):
+            # A connector starts no lowercase run: it is a word of its own.
+            match = _WORD.match(sentence, start)
+            at = match.end()
+            lowercase = False
+        if not lowercase:
+            text = match.group()
+            if text[0].isupper() or text in _CONNECTORS:
+                gap = sentence[previous_end:start]
+                initial = first or (gap != " " and bool(_OPENING.search(gap)))
+                word, possessive = _word_form(text)
+                capital = word[0].isupper()
+                if capital and not initial:
+                    capitals.add(word.casefold())
+                joined = gap == " " and run and not last_possessive
+                if capital or (joined and word in _CONNECTORS and not possessive):
+                    if not joined and run:
+                        if name := _run_name(tuple(run), run_initial):
+                            names.append(name)
+                        run = []
+                    if not run:
+                        run_initial = initial
+                    run.append(word)
+                    last_possessive = possessive
+                elif run:
+                    if name := _run_name(tuple(run), run_initial):
+                        names.append(name)
+                    run = []
+                previous_end = at
+                first = False
                 continue
-        names.append(" ".join(word.text for word in words))
-    return names
+        # A lowercase word (no connector) breaks the run.
+        if run:
+            if name := _run_name(tuple(run), run_initial):
+                names.append(name)
+            run = []
+        previous_end = at
+        first = False
+    if run and (name := _run_name(tuple(run), run_initial)):
+        names.append(name)
+    return frozenset(capitals), tuple(names)
 
 
-def _mid_sentence_capitals(texts: list[str]) -> set[str]:
-    """Casefolded words the article capitalises where position does not force it."""
-    known = set()
-    for text in texts:
-        for sentence in _sentences(text):
-            for word, _gap in _words(sentence):
-                if word and not word.initial and _is_capitalised(word.text):
-                    known.add(word.text.casefold())
-    return known
+def clear_caches() -> None:
+    """Forget every per-process cache (for benchmarks timing a cold start)."""
+    for cached in (_key, _is_acronym, _is_demonym, _is_noise, _word_form):
+        cached.cache_clear()
+    _run_name.cache_clear()
+    _scan.cache_clear()
 
 
 def _mentions(text: str, keys: set[str], longest: int) -> list[str]:
     """Known names (by key) found in a title-cased text, longest match first."""
-    words = [_Word(match.group(), False).text for match in _WORD.finditer(text)]
+    words = [_word_form(match.group())[0] for match in _WORD.finditer(text)]
     found = []
     i = 0
     while i < len(words):
@@ -407,12 +436,23 @@ def suggest_tags(article: ParsedArticle, limit: int = 8) -> list[str]:
             case Heading(text):
                 titles.append((text, HEADING_WEIGHT))
 
-    known = _mid_sentence_capitals([text for text, _weight in prose])
+    # Each sentence is analysed once: first every capital found mid-sentence
+    # (a name at a sentence's start counts only if one of them matches it),
+    # then the names, in text order.
+    analysed = [
+        (weight, [_scan(sentence) for sentence in _sentences(text)])
+        for text, weight in prose
+    ]
+    known: set[str] = set()
+    for _weight, analyses in analysed:
+        for capitals, _names in analyses:
+            known |= capitals
     collector = _Collector()
-    for text, weight in prose:
-        for sentence in _sentences(text):
-            for name in _names_in(sentence, known):
-                collector.add(name, weight)
+    for weight, analyses in analysed:
+        for _capitals, names in analyses:
+            for name, needs in names:
+                if needs is None or needs in known:
+                    collector.add(name, weight)
 
     keys = set(collector.scores)
     longest = max((key.count(" ") + 1 for key in keys), default=1)
