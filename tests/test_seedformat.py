@@ -17,6 +17,7 @@ from briefings.importing.seedformat import (
     Paragraph,
     ParsedArticle,
     SeedFormatError,
+    _furniture_of,
     dump,
     parse_bytes,
     parse_text,
@@ -773,6 +774,9 @@ def allowed(text: str) -> bool:
         folded in _RESERVED
         or folded.startswith("subscribe to storyboard")
         or re.fullmatch(r"read\s*more", folded)
+        # Any line of the parser's furniture table (e.g. "ENGLISH", a language
+        # chooser's label, is never a headline).
+        or _furniture_of(text) is not None
     )
 
 
