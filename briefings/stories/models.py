@@ -760,20 +760,8 @@ class Article(models.Model):
         """Log a status change made by `user` (call after saving the story)."""
         if from_status == self.status:
             return None
-        if action is not None:
-            pass
-        elif self.status == ArticleStatus.PUBLISHED:
-            action = (
-                WorkflowAction.SCHEDULED
-                if self.is_scheduled
-                else WorkflowAction.PUBLISHED
-            )
-        else:
-            action = {
-                ArticleStatus.IN_REVIEW: WorkflowAction.SUBMITTED,
-                ArticleStatus.WITHDRAWN: WorkflowAction.WITHDRAWN,
-                ArticleStatus.DRAFT: WorkflowAction.RETURNED,
-            }[self.status]
+        if action is None:
+            action = self._transition_action()
         return WorkflowEvent.objects.create(
             article=self,
             action=action,
@@ -782,6 +770,18 @@ class Article(models.Model):
             user=user,
             comment=comment,
         )
+
+    def _transition_action(self):
+        """The workflow step a move into the current status is, by default."""
+        if self.status == ArticleStatus.PUBLISHED:
+            if self.is_scheduled:
+                return WorkflowAction.SCHEDULED
+            return WorkflowAction.PUBLISHED
+        return {
+            ArticleStatus.IN_REVIEW: WorkflowAction.SUBMITTED,
+            ArticleStatus.WITHDRAWN: WorkflowAction.WITHDRAWN,
+            ArticleStatus.DRAFT: WorkflowAction.RETURNED,
+        }[self.status]
 
     @property
     def once_published(self) -> bool:
