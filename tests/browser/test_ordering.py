@@ -43,6 +43,9 @@ def test_reordering_by_keyboard_and_by_drag_and_drop(live_server, browser):
     )
     errors = console_errors(page)
     page.goto(f"{live_server.url}/admin/briefings/article/{story.pk}/change/")
+    # The links' story boxes are empty (outside addresses): each still says
+    # what it is for, to the eye and to a screen reader.
+    expect(page.get_by_role("combobox", name="Choose a story")).to_have_count(2)
 
     # Keyboard: Cy to the top of the byline.
     handle = page.get_by_role("button", name="Move byline “Cy Cole”")

@@ -3,6 +3,7 @@ autocomplete boxes."""
 
 import csv
 
+from django import forms
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.paginator import Paginator
 from django.forms.utils import ErrorList
@@ -60,6 +61,20 @@ class AutocompleteChoice(AutocompleteSelect):
 
     known = {}
 
+    def build_attrs(self, base_attrs, extra_attrs=None):
+        # select2 names its combobox by the text shown in it; with Django's
+        # empty placeholder an unchosen box had no accessible name at all.
+        attrs = super().build_attrs(base_attrs, extra_attrs=extra_attrs)
+        name = str(self.field.verbose_name)
+        article = "an" if name[:1].lower() in "aeiou" else "a"
+        attrs["data-placeholder"] = f"Choose {article} {name}"
+        return attrs
+
+    @property
+    def media(self):
+        # Names the box while it is empty (select2 leaves it unnamed).
+        return super().media + forms.Media(js=["admin/autocomplete_names.js"])
+
     def optgroups(self, name, value, attr=None):
         chosen = {
             str(v) for v in value if str(v) not in self.choices.field.empty_values
@@ -76,3 +91,17 @@ class AutocompleteChoice(AutocompleteSelect):
                 self.create_option(name, row.pk, label, chosen, len(options))
             )
         return [(None, options, 0)]
+
+
+class ChoosesByAutocomplete:
+    """An admin whose autocomplete fields use `AutocompleteChoice`."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in self.get_autocomplete_fields(request):
+            kwargs.setdefault(
+                "widget",
+                AutocompleteChoice(
+                    db_field, self.admin_site, using=kwargs.get("using")
+                ),
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)

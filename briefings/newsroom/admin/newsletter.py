@@ -22,6 +22,7 @@ from briefings.newsletter.editions import (
 )
 from briefings.newsletter.subscribers import Subscriber, SubscriberStatus
 from briefings.newsroom.admin.common import (
+    ChoosesByAutocomplete,
     csv_download,
 )
 
@@ -92,7 +93,7 @@ class SubscriberAdmin(admin.ModelAdmin):
 PREVIEW_CSP = {**settings.SECURE_CSP, "style-src": [CSP.SELF, CSP.UNSAFE_INLINE]}
 
 
-class EditionItemInline(admin.TabularInline):
+class EditionItemInline(ChoosesByAutocomplete, admin.TabularInline):
     model = EditionItem
     extra = 0
     fields = ["position", "article", "blurb"]

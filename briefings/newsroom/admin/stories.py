@@ -35,6 +35,7 @@ from briefings.newsroom import kept, prepublish
 from briefings.newsroom.admin.common import (
     AutocompleteChoice,
     CappedPaginator,
+    ChoosesByAutocomplete,
     FieldErrors,
 )
 from briefings.newsroom.library import ImageChooserWidget  # image library (issue 18)
@@ -99,22 +100,12 @@ def restores_only(revision, story_pk) -> bool:
     return True
 
 
-class StoryPartInline:
+class StoryPartInline(ChoosesByAutocomplete):
     """Rows of a story (bylines, figures, links, corrections) are changed by
     whoever may change the story itself, and by no one else."""
 
     def _story_allows(self, request, obj):
         return obj is None or obj.editable_by(request.user)
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name in self.get_autocomplete_fields(request):
-            kwargs.setdefault(
-                "widget",
-                AutocompleteChoice(
-                    db_field, self.admin_site, using=kwargs.get("using")
-                ),
-            )
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_add_permission(self, request, obj):
         return super().has_add_permission(request, obj) and self._story_allows(
@@ -1372,7 +1363,7 @@ class WorkflowEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(PreviewLink)
-class PreviewLinkAdmin(admin.ModelAdmin):
+class PreviewLinkAdmin(ChoosesByAutocomplete, admin.ModelAdmin):
     list_display = ["article", "note", "created_by", "expires_at", "revoked_at"]
     list_select_related = ["article", "created_by"]
     actions = ["revoke"]
