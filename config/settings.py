@@ -149,6 +149,10 @@ TEMPLATES = [
     },
 ]
 
+# Django's own form and widget templates render through Jinja2 (the same
+# HTML, several times faster); the admin's and ours through Django's engine.
+FORM_RENDERER = "briefings.web.renderers.FastFormRenderer"
+
 # Databases: SQLite in the project by default, PostgreSQL through DATABASE_URL.
 DATABASES = {
     "default": dj_database_url.config(
