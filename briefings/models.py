@@ -56,7 +56,6 @@ from briefings.stories.listings import (  # noqa: F401
 from briefings.stories.models import (  # noqa: F401
     AS_STORED,
     OPEN_STATUSES,
-    PENDING_UPLOADS,
     PUBLISH_PERMISSION,
     PUBLISHED_NOT_DELETED,
     Article,

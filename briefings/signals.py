@@ -41,7 +41,6 @@ from briefings.stories.models import (
     RelatedLink,
     TaggedArticle,
     WorkflowEvent,
-    delete_figure_files,
 )
 from briefings.web import pagecache
 
@@ -126,8 +125,6 @@ def connect(app_config):
             dispatch_uid=f"pages-m2m-{through._meta.label}",
         )
 
-    # A deleted figure's files go too, once the deletion is committed.
-    post_delete.connect(delete_figure_files, sender=Figure, dispatch_uid="figure-files")
     post_delete.connect(delete_image_files, sender=Image, dispatch_uid="image-files")
 
     # Every story's search vector stays current (PostgreSQL); Search Trends

@@ -339,7 +339,7 @@ def test_hostile_text_saved_through_the_admin_stays_text_everywhere(client, medi
             "figures-0-caption": "Ash over the town.",
             "figures-0-credit": "Agency",
             "figures-0-alt_text": ALT,
-            "figures-0-image": SimpleUploadedFile("ash.png", picture(), "image/png"),
+            "figures-0-upload": SimpleUploadedFile("ash.png", picture(), "image/png"),
             "related_links-TOTAL_FORMS": "1",
             "related_links-0-position": "0",
             "related_links-0-title": payload("related"),

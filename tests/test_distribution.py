@@ -304,23 +304,22 @@ def test_json_ld_names_the_hero_image_when_there_is_one(client, settings, tmp_pa
     FigureFactory(
         article=article,
         place=FigurePlace.HERO,
-        image=SimpleUploadedFile("hero.png", buffer.getvalue(), "image/png"),
+        upload=SimpleUploadedFile("hero.png", buffer.getvalue(), "image/png"),
         alt_text="The parliament building",
         caption="The parliament in Yerevan.",
         credit="Jane Photographer/Agency",
     )
     response = client.get(article.get_absolute_url())
-    hero = article.figures.get()
-    large = next(
-        r for r in hero.renditions if r["width"] == 1200 and r["format"] == "PNG"
-    )
-    url = SITE + default_storage.url(large["name"])
+    # Served as any library picture: the social crop around its focal point.
+    image = article.figures.get().library_image
+    social = next(c for c in image.crops if c["kind"] == "social")
+    url = SITE + default_storage.url(social["name"])
     assert json_ld(response)["image"] == [
         {
             "@type": "ImageObject",
             "url": url,
             "width": 1200,
-            "height": 675,
+            "height": 630,
             "caption": "The parliament in Yerevan.",
             "creditText": "Jane Photographer/Agency",
         }

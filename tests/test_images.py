@@ -2,16 +2,20 @@
 
 import os
 import re
-from io import BytesIO
+from io import BytesIO, StringIO
 
 import pytest
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.urls import reverse
 from PIL import Image
 from pytest_django.asserts import assertContains, assertNotContains
 
 from briefings.models import Figure, FigurePlace
+from briefings.models import Image as LibraryImage
+from briefings.stories import images
 from briefings.stories.images import check_image
 from tests.factories import ArticleFactory, BylineFactory, FigureFactory
 from tests.test_admin import change_url, form_values, staff
@@ -77,7 +81,7 @@ def upload_through_admin(client, filename, content, *, place=FigurePlace.BODY):
             "figures-0-caption": "Delegates arrive.",
             "figures-0-credit": "Jane Photographer/Agency",
             "figures-0-alt_text": "Delegates walk up the steps.",
-            "figures-0-image": SimpleUploadedFile(filename, content, "image/jpeg"),
+            "figures-0-upload": SimpleUploadedFile(filename, content, "image/jpeg"),
         }
     )
     return story, client.post(change_url(story), data)
@@ -97,12 +101,12 @@ def reopen(name):
 def test_a_real_png_named_jpg_is_accepted_and_stored_as_png(editor, media):
     story, response = upload_through_admin(editor, "photo.jpg", picture("PNG"))
     assert response.status_code == 302
-    figure = story.figures.get()
-    assert figure.image.name.endswith(".png")  # named by what it is
-    assert reopen(figure.image.name)[1].format == "PNG"
-    assert (figure.image_width, figure.image_height) == (1000, 500)
+    image = story.figures.get().library_image  # uploads go into the library
+    assert image.file.name.endswith(".png")  # named by what it is
+    assert reopen(image.file.name)[1].format == "PNG"
+    assert (image.width, image.height) == (1000, 500)
     # The form shows the picture from its smallest rendition, with its size.
-    thumbnail = default_storage.url(figure.image.name.replace(".png", "-480w.png"))
+    thumbnail = default_storage.url(image.file.name.replace(".png", "-480w.png"))
     form = editor.get(change_url(story))
     assertContains(form, f'<img src="{thumbnail}" alt="Delegates walk up the steps."')
     assertContains(form, "1000 × 500 px")
@@ -133,7 +137,7 @@ def test_what_is_not_a_jpeg_png_or_webp_is_refused_and_not_stored(
     story, response = upload_through_admin(editor, filename, content)
     assert response.status_code == 200
     assertContains(response, message)
-    assert not story.figures.exists()
+    assert not story.figures.exists() and not LibraryImage.objects.exists()
     assert stored_files(media) == []
 
 
@@ -144,7 +148,7 @@ def test_an_oversized_file_is_refused_before_decoding(editor, media, settings):
     story, response = upload_through_admin(editor, "big.png", content)
     assert response.status_code == 200
     assertContains(response, "the limit is 0.1 MB")
-    assert not story.figures.exists()
+    assert not story.figures.exists() and not LibraryImage.objects.exists()
     assert stored_files(media) == []
 
 
@@ -161,7 +165,7 @@ def test_a_decompression_bomb_is_refused_cleanly(editor, media, settings, side):
     story, response = upload_through_admin(editor, "bomb.png", bomb)
     assert response.status_code == 200
     assertContains(response, "Image too large: more than 1000000 pixels")
-    assert not story.figures.exists()
+    assert not story.figures.exists() and not LibraryImage.objects.exists()
     assert stored_files(media) == []
 
 
@@ -171,8 +175,7 @@ def test_a_polyglot_is_re_encoded_without_its_payload(editor, media):
         editor, "trick.jpg", picture("JPEG", (600, 400)) + payload
     )
     assert response.status_code == 302
-    figure = story.figures.get()
-    for name in figure.stored_files():
+    for name in story.figures.get().library_image.stored_files():
         data, image = reopen(name)
         assert b"<script" not in data
         assert image.format in ("JPEG", "WEBP")
@@ -197,19 +200,21 @@ def test_the_check_opens_only_the_three_formats(monkeypatch):
 def test_exif_and_gps_are_gone_from_every_stored_file(editor, media):
     story, response = upload_through_admin(editor, "camera.jpg", jpeg_with_gps())
     assert response.status_code == 302
-    figure = story.figures.get()
+    image = story.figures.get().library_image
     # The orientation was applied to the pixels: the stored picture is upright.
-    assert (figure.image_width, figure.image_height) == (900, 1600)
-    names = figure.stored_files()
-    assert len(names) == 1 + 2 * 3  # original, and 480/800/900 in JPEG and WebP
+    assert (image.width, image.height) == (900, 1600)
+    names = image.stored_files()
+    # The original, 480/800/900 in JPEG and WebP, and crops: card 480/800, social.
+    assert len(names) == 1 + 2 * 3 + 3
+    crops = {crop["name"] for crop in image.crops}
     for name in names:
-        data, image = reopen(name)
-        exif = image.getexif()
+        data, opened = reopen(name)
+        exif = opened.getexif()
         assert not {GPS_IFD, MAKE, MODEL, ORIENTATION} & set(exif)
         assert exif.get_ifd(GPS_IFD) == {}
-        assert not {"exif", "icc_profile", "xmp"} & set(image.info)
+        assert not {"exif", "icc_profile", "xmp"} & set(opened.info)
         assert b"Exif\x00\x00" not in data and b"Camera maker" not in data
-        assert image.height > image.width
+        assert name in crops or opened.height > opened.width
 
 
 def test_renditions_are_made_once_at_their_widths(editor, media, monkeypatch):
@@ -227,12 +232,14 @@ def test_renditions_are_made_once_at_their_widths(editor, media, monkeypatch):
     )
     assert response.status_code == 302
     figure = story.figures.get()
+    image = figure.library_image
     # The upload as sent (kept aside for the worker), the clean original, four
-    # widths in two formats; the upload kept aside is gone once they exist.
-    assert len(saves) == 1 + 1 + 4 * 2
+    # widths in two formats, three crops (card 480/800, social 1200); the
+    # upload kept aside is gone once they exist.
+    assert len(saves) == 1 + 1 + 4 * 2 + 3
     assert saves[0].startswith("incoming/")
     assert not FileSystemStorage(location=media).exists(saves[0])
-    assert [(r["format"], r["width"], r["height"]) for r in figure.renditions] == [
+    assert [(r["format"], r["width"], r["height"]) for r in image.renditions] == [
         ("JPEG", 480, 240),
         ("JPEG", 800, 400),
         ("JPEG", 1200, 600),
@@ -242,7 +249,7 @@ def test_renditions_are_made_once_at_their_widths(editor, media, monkeypatch):
         ("WEBP", 1200, 600),
         ("WEBP", 1600, 800),
     ]
-    for rendition in figure.renditions:
+    for rendition in image.renditions:
         assert reopen(rendition["name"])[1].size == (
             rendition["width"],
             rendition["height"],
@@ -255,73 +262,82 @@ def test_renditions_are_made_once_at_their_widths(editor, media, monkeypatch):
     assert editor.post(change_url(story), data).status_code == 302
     figure.refresh_from_db()
     assert figure.caption == "A new caption."
-    assert len(saves) == 10
+    assert len(saves) == 13
     assert [p.stat().st_mtime_ns for p in stored_files(media)] == mtimes
 
 
 def test_small_pictures_are_never_upscaled(media):
     figure = FigureFactory(
-        image=SimpleUploadedFile("small.png", picture("PNG", (700, 350))),
+        upload=SimpleUploadedFile("small.png", picture("PNG", (700, 350))),
         alt_text="A small picture",
     )
-    assert sorted({r["width"] for r in figure.renditions}) == [480, 700]
+    assert sorted({r["width"] for r in figure.library_image.renditions}) == [480, 700]
 
 
-def test_replacing_or_deleting_a_picture_removes_its_files(
+def test_a_new_upload_replaces_the_figures_picture_and_keeps_the_old_one(
     editor, media, django_capture_on_commit_callbacks
 ):
+    """The library keeps every upload: another story may use the first picture.
+    Only deleting an unused picture from the library removes its files."""
     with django_capture_on_commit_callbacks(execute=True):
         story, _ = upload_through_admin(editor, "first.png", picture("PNG", (900, 600)))
-    first = story.figures.get().stored_files()
-    assert len(first) == 7  # the original, 480, 800 and 900 px in PNG and WebP
+    first = story.figures.get().library_image
+    assert len(first.stored_files()) == 7 + 3  # original, 3 widths x 2, 3 crops
 
     data = form_values(editor, change_url(story))
-    data["figures-0-image"] = SimpleUploadedFile(
+    data["figures-0-library_image"] = ""  # a new upload instead
+    data["figures-0-upload"] = SimpleUploadedFile(
         "second.png", picture("PNG", (500, 400))
     )
     with django_capture_on_commit_callbacks(execute=True):
         assert editor.post(change_url(story), data).status_code == 302
-    second = story.figures.get().stored_files()
-    assert not set(first) & set(second)
-    assert stored_files(media) == sorted(media / name for name in second)
+    second = story.figures.get().library_image
+    assert second != first
+    assert not set(first.stored_files()) & set(second.stored_files())
+    assert stored_files(media) == sorted(
+        media / name for name in [*first.stored_files(), *second.stored_files()]
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first.delete_by(staff("picture-desk", "Editors"))
+    assert stored_files(media) == sorted(media / n for n in second.stored_files())
 
     data = form_values(editor, change_url(story))
-    data["figures-0-image-clear"] = "on"  # "Clear": the figure stays, as text
+    data["figures-0-library_image"] = ""  # the figure stays, as text
     with django_capture_on_commit_callbacks(execute=True):
         assert editor.post(change_url(story), data).status_code == 302
-    figure = story.figures.get()
-    assert (figure.image.name, figure.renditions, figure.image_width) == ("", [], None)
-    assert stored_files(media) == []
+    assert story.figures.get().library_image is None
+    assert LibraryImage.objects.get() == second  # still in the library
 
 
-def test_deleting_a_figure_or_its_story_removes_its_files(
+def test_deleting_a_figure_or_its_story_keeps_the_picture_in_the_library(
     editor, media, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         story, _ = upload_through_admin(editor, "first.png", picture("PNG", (900, 600)))
+    image = story.figures.get().library_image
     data = form_values(editor, change_url(story))
     data["figures-0-DELETE"] = "on"
     with django_capture_on_commit_callbacks(execute=True):
         assert editor.post(change_url(story), data).status_code == 302
-    assert stored_files(media) == []
+    assert not story.figures.exists()
+    assert stored_files(media) == sorted(media / n for n in image.stored_files())
 
-    FigureFactory(
-        article=story,
-        image=SimpleUploadedFile("again.png", picture("PNG", (600, 400))),
-        alt_text="Again",
-    )
-    assert stored_files(media)
+    FigureFactory(article=story, library_image=image)
     with django_capture_on_commit_callbacks(execute=True):
         story.delete()
+    assert LibraryImage.objects.get() == image
+    with django_capture_on_commit_callbacks(execute=True):
+        image.delete_by(staff("picture-desk", "Editors"))  # unused now
     assert stored_files(media) == []
 
 
 def test_a_figure_saved_outside_the_admin_is_checked_too(media):
     with pytest.raises(Exception, match="Unsupported image format"):
         FigureFactory(
-            image=SimpleUploadedFile("x.jpg", b"GIF89a not really"), alt_text="x"
+            upload=SimpleUploadedFile("x.jpg", b"GIF89a not really"), alt_text="x"
         )
-    assert not Figure.objects.exists()
+    assert not Figure.objects.exists() and not LibraryImage.objects.exists()
     assert stored_files(media) == []
 
 
@@ -333,13 +349,13 @@ def story_with_pictures():
     hero = FigureFactory(
         article=story,
         place=FigurePlace.HERO,
-        image=SimpleUploadedFile("hero.jpg", picture("JPEG", (2000, 1000))),
+        upload=SimpleUploadedFile("hero.jpg", picture("JPEG", (2000, 1000))),
         alt_text="The square at dawn",
     )
     body = FigureFactory(
         article=story,
         position=1,
-        image=SimpleUploadedFile("body.png", picture("PNG", (1000, 750))),
+        upload=SimpleUploadedFile("body.png", picture("PNG", (1000, 750))),
         alt_text="A map of the region",
     )
     return story, hero, body
@@ -357,18 +373,19 @@ def test_story_page_serves_sized_responsive_pictures(client):
 
     hero_img = img_tag(html, "The square at dawn")
     assert 'width="2000" height="1000"' in hero_img
-    assert f'src="{url(hero.image.name.replace(".jpg", "-1200w.jpg"))}"' in hero_img
+    hero_file = hero.library_image.file.name
+    assert f'src="{url(hero_file.replace(".jpg", "-1200w.jpg"))}"' in hero_img
     assert "loading=" not in hero_img and 'fetchpriority="high"' in hero_img
     assert 'sizes="(min-width: 42rem) 40rem, calc(100vw - 2rem)"' in hero_img
     srcset = ", ".join(
         f"{url(r['name'])} {r['width']}w"
-        for r in hero.renditions
+        for r in hero.library_image.renditions
         if r["format"] == "JPEG"
     )
     assert f'srcset="{srcset}"' in hero_img
     webp = ", ".join(
         f"{url(r['name'])} {r['width']}w"
-        for r in hero.renditions
+        for r in hero.library_image.renditions
         if r["format"] == "WEBP"
     )
     assertContains(response, f'<source type="image/webp" srcset="{webp}"')
@@ -405,7 +422,7 @@ def test_article_page_query_ceiling_with_pictures(
         FigureFactory(
             article=story,
             position=n + 1,
-            image=SimpleUploadedFile(f"p{n}.png", content),
+            upload=SimpleUploadedFile(f"p{n}.png", content),
             alt_text=f"Picture {n}",
         )
     client.get(reverse("briefings:home"))  # steady state: cookie groups cached
@@ -415,30 +432,22 @@ def test_article_page_query_ceiling_with_pictures(
 
 
 def test_clean_images_brings_old_uploads_up_to_date(media):
-    from io import StringIO
-
-    from django.core.management import call_command
-    from django.core.management.base import CommandError
-
-    old = default_storage.save("figures/2025/01/old.jpg", BytesIO(jpeg_with_gps()))
-    figure = FigureFactory(alt_text="An old picture")
-    Figure.objects.filter(pk=figure.pk).update(image=old)  # as stored before
-    broken = FigureFactory(alt_text="A lost picture")
-    Figure.objects.filter(pk=broken.pk).update(image="figures/2025/01/gone.jpg")
+    old = default_storage.save("library/2025/01/old.jpg", BytesIO(jpeg_with_gps()))
+    image = LibraryImage.objects.create(file=old, alt_text="An old picture")
+    broken = LibraryImage.objects.create(
+        file="library/2025/01/gone.jpg", alt_text="A lost picture"
+    )
 
     out = StringIO()
     with pytest.raises(CommandError, match="1 of 2 picture"):
         call_command("clean_images", stdout=out, stderr=StringIO())
     assert "Cleaned 1 picture(s); 1 failed." in out.getvalue()
-    figure.refresh_from_db()
-    assert figure.renditions and (figure.image_width, figure.image_height) == (
-        900,
-        1600,
-    )
-    for name in figure.stored_files():
+    image.refresh_from_db()
+    assert image.renditions and (image.width, image.height) == (900, 1600)
+    for name in image.stored_files():
         assert GPS_IFD not in reopen(name)[1].getexif()
 
-    Figure.objects.filter(pk=broken.pk).delete()
+    broken.delete()
     out = StringIO()
     call_command("clean_images", "--dry-run", stdout=out)
     assert "0 picture(s) to clean." in out.getvalue()
@@ -446,11 +455,13 @@ def test_clean_images_brings_old_uploads_up_to_date(media):
 
 def test_an_old_picture_whose_file_is_lost_does_not_break_the_page(client, media):
     story = ArticleFactory(published=True)
-    figure = FigureFactory(article=story, place=FigurePlace.HERO, alt_text="Lost")
-    Figure.objects.filter(pk=figure.pk).update(image="figures/2025/01/lost.jpg")
+    lost = LibraryImage.objects.create(file="library/2025/01/lost.jpg")
+    FigureFactory(
+        article=story, place=FigurePlace.HERO, library_image=lost, alt_text="Lost"
+    )
     response = client.get(story.get_absolute_url())
     assert response.status_code == 200
-    assert 'src="/media/figures/2025/01/lost.jpg"' in img_tag(
+    assert 'src="/media/library/2025/01/lost.jpg"' in img_tag(
         response.content.decode(), "Lost"
     )
 
@@ -473,3 +484,20 @@ def test_an_embedded_colour_profile_is_dropped_and_the_colours_kept():
     assert "icc_profile" not in stored.info
     red, green, blue, _ = stored.getpixel((5, 5))
     assert abs(red - 200) + abs(green - 40) + abs(blue - 90) <= 6
+
+
+def test_renditions_cut_short_leave_no_file_behind(media, monkeypatch):
+    clean = images.clean_original(BytesIO(picture("PNG", (1000, 500))))
+    real = images._encode
+    calls = []
+
+    def encode(image, fmt):
+        calls.append(fmt)
+        if len(calls) == 3:
+            raise OSError("the disk is full")
+        return real(image, fmt)
+
+    monkeypatch.setattr(images, "_encode", encode)
+    with pytest.raises(OSError, match="the disk is full"):
+        images.make_renditions(clean, "library/x.png", default_storage)
+    assert stored_files(media) == []

@@ -6,6 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from pytest_django.asserts import assertContains
 
+from briefings.models import Image as LibraryImage
 from briefings.newsroom import kept
 from tests.factories import ArticleFactory, BylineFactory
 from tests.test_admin import as_user, change_url, form_values, staff
@@ -38,7 +39,7 @@ def test_a_chosen_picture_comes_back_after_a_form_error(client):
     BylineFactory(article=story)
     data = form_values(editor, change_url(story))
     data.update(figure_fields(), slug="not a slug!")
-    data["figures-0-image"] = SimpleUploadedFile(
+    data["figures-0-upload"] = SimpleUploadedFile(
         "ferry.png", picture("PNG", (900, 600)), "image/png"
     )
     failed = editor.post(change_url(story), data)
@@ -47,14 +48,19 @@ def test_a_chosen_picture_comes_back_after_a_form_error(client):
     assertContains(failed, "<strong>Chosen: ferry.png</strong>")
     (token,) = KEPT.findall(failed.content.decode())
     assert not story.figures.exists()
+    assert not LibraryImage.objects.exists()  # a form error adds no picture
 
     # The next try sends no file, only the kept picture's token.
-    data.pop("figures-0-image")
+    data.pop("figures-0-upload")
     data.update(slug="ferries-return", **{"figures-0-kept_image": token})
     assert editor.post(change_url(story), data).status_code == 302
     figure = story.figures.get()
-    assert figure.image and (figure.image_width, figure.image_height) == (900, 600)
-    assert figure.image.name.endswith(".png")
+    image = figure.library_image  # in the library, like any upload
+    assert image.file and (image.width, image.height) == (900, 600)
+    assert image.file.name.endswith(".png")
+    assert image.alt_text == "A ferry leaving the harbour."
+    # The failed try left nothing behind: one picture, the one in use.
+    assert list(LibraryImage.objects.all()) == [image]
 
 
 def test_a_forged_or_expired_token_brings_nothing_back(client):
@@ -63,5 +69,6 @@ def test_a_forged_or_expired_token_brings_nothing_back(client):
     data = form_values(editor, change_url(story))
     data.update(figure_fields(**{"figures-0-kept_image": "forged"}))
     assert editor.post(change_url(story), data).status_code == 302
-    assert not story.figures.get().image
+    assert story.figures.get().library_image is None
+    assert not LibraryImage.objects.exists()
     assert kept.restore("forged") is None

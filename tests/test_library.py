@@ -1,14 +1,14 @@
 """The image library: upload once, find again, use in any number of stories."""
 
 from io import BytesIO
-from types import SimpleNamespace
 
 import factory
 import pytest
-from django.apps import apps
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.db import IntegrityError, connection
+from django.db.migrations.executor import MigrationExecutor
 from django.template.loader import render_to_string
 from django.urls import reverse
 from PIL import Image as PILImage
@@ -16,17 +16,13 @@ from pytest_django.asserts import assertContains, assertNotContains
 
 from briefings import models
 from briefings.models import ArticleStatus, Figure, FigurePlace, Image
-from briefings.stories import library
+from briefings.stories import images, library
 from briefings.stories.library import crop_box
 from tests.factories import ArticleFactory, BylineFactory, FigureFactory
 from tests.test_admin import change_url, form_values, staff
 from tests.test_images import picture
 
 pytestmark = pytest.mark.django_db
-
-MIGRATION = __import__(
-    "briefings.migrations.0020_image_library", fromlist=["move_figures_to_library"]
-)
 
 
 class ImageFactory(factory.django.DjangoModelFactory):
@@ -233,64 +229,109 @@ def test_story_page_queries_with_library_figures(
 # --- Existing figures move into the library ---------------------------------------
 
 
-def rendered(figure):
-    figure = Figure.objects.select_related("library_image").get(pk=figure.pk)
-    return render_to_string("includes/figure.html", {"figure": figure, "hero": False})
+def migrate(target):
+    """Move the test database to `target` (None: the latest); the state's models."""
+    executor = MigrationExecutor(connection)
+    targets = executor.loader.graph.leaf_nodes() if target is None else [target]
+    executor.migrate(targets)
+    executor.loader.build_graph()
+    return executor.loader.project_state(targets).apps
 
 
-def test_existing_figures_move_into_the_library_without_loss(media):
-    story = ArticleFactory()
-    with_picture = FigureFactory(
-        article=story,
-        image=SimpleUploadedFile("delegates.png", picture("PNG", (1300, 700))),
+def stored_picture(name, size=(1300, 700)):
+    """A picture as an upload processed before 0021: a clean original and its
+    renditions in storage. Returns (name, width, height, renditions)."""
+    clean = images.clean_original(BytesIO(picture("PNG", size)))
+    name = default_storage.save(name, ContentFile(clean.content))
+    return (
+        name,
+        clean.width,
+        clean.height,
+        images.make_renditions(clean, name, default_storage),
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_figures_with_their_own_pictures_move_into_the_library_without_loss(
+    media, migration_rows
+):
+    """0020 moved figures' pictures into the library; figures that still hold
+    one (uploaded after it, or waiting for the worker then) move with 0021,
+    and 0022 drops the fields that held them. Nothing is lost either way."""
+    story = ArticleFactory(headline="Delegates arrive")
+    old = migrate(("briefings", "0020_image_library"))
+    OldFigure = old.get_model("briefings", "Figure")
+    name, width, height, renditions = stored_picture("figures/2026/11/steps.png")
+    with_picture = OldFigure.objects.create(
+        article_id=story.pk,
+        image=name,
+        image_width=width,
+        image_height=height,
+        renditions=renditions,
         alt_text="Delegates on the steps",
         caption="Delegates arrive.",
         credit="Jane Photographer/Agency",
     )
-    note_only = FigureFactory(article=story, caption="A captioned note.")
-    before = {f.pk: rendered(f) for f in (with_picture, note_only)}
+    staged = default_storage.save(
+        "incoming/abc/late.png", BytesIO(picture("PNG", (800, 500)))
+    )
+    waiting = OldFigure.objects.create(
+        article_id=story.pk, position=2, pending_image=staged, alt_text="Late"
+    )
+    note_only = OldFigure.objects.create(
+        article_id=story.pk, position=3, caption="A captioned note."
+    )
     files_before = sorted(str(p) for p in media.rglob("*") if p.is_file())
-    original = with_picture.image.name
 
-    MIGRATION.move_figures_to_library(apps, SimpleNamespace(connection=connection))
+    migrate(None)
 
-    with_picture.refresh_from_db()
-    note_only.refresh_from_db()
-    image = with_picture.library_image
-    assert image.file.name == original
-    assert (image.width, image.height) == (1300, 700)
-    assert image.alt_text == "Delegates on the steps"
-    assert image.default_caption == "Delegates arrive."
-    assert image.credit == "Jane Photographer/Agency"
-    assert image.renditions and with_picture.renditions == []
-    assert not with_picture.image
-    assert note_only.library_image is None
-    assert Image.objects.count() == 1
-    # Readers see exactly what they saw; every file is still there.
-    assert {f.pk: rendered(f) for f in (with_picture, note_only)} == before
+    moved = Figure.objects.select_related("library_image").get(pk=with_picture.pk)
+    image = moved.library_image
+    assert image.file.name == name and (image.width, image.height) == (1300, 700)
+    assert image.renditions == renditions
+    assert (image.alt_text, image.default_caption, image.credit) == (
+        "Delegates on the steps",
+        "Delegates arrive.",
+        "Jane Photographer/Agency",
+    )
+    assert (moved.alt_text, moved.caption) == (
+        "Delegates on the steps",
+        "Delegates arrive.",
+    )
+    assert Figure.objects.get(pk=note_only.pk).library_image is None
     assert sorted(str(p) for p in media.rglob("*") if p.is_file()) == files_before
+    # Readers see the picture, with its renditions, as before.
+    html = render_to_string("includes/figure.html", {"figure": moved, "hero": False})
+    assert default_storage.url(renditions[0]["name"]) in html
+    assert "Delegates arrive." in html
 
-    # Running it again moves nothing twice; the reverse puts the picture back.
-    MIGRATION.move_figures_to_library(apps, SimpleNamespace(connection=connection))
-    assert Image.objects.count() == 1
-    MIGRATION.move_figures_back(apps, SimpleNamespace(connection=connection))
-    with_picture.refresh_from_db()
-    assert with_picture.image.name == original and with_picture.library_image is None
-    assert rendered(with_picture) == before[with_picture.pk]
+    # The upload that waited for the worker is the library's now; the task
+    # queued for the figure before the migration finishes it there.
+    pending = Figure.objects.get(pk=waiting.pk).library_image
+    assert pending.pending_file == staged and not pending.file
+    assert models.process_figure_image.call(waiting.pk, staged) == "done"
+    pending.refresh_from_db()
+    assert (pending.width, pending.height) == (800, 500) and pending.renditions
+    assert not default_storage.exists(staged)
+
+    # Backwards, every picture is back on its figure.
+    old = migrate(("briefings", "0019_desk_review_promotion"))
+    back = old.get_model("briefings", "Figure").objects.get(pk=with_picture.pk)
+    assert (back.image.name, back.renditions) == (name, renditions)
+    migrate(None)
 
 
-def test_deleting_a_migrated_figure_keeps_the_library_files(
+def test_deleting_a_figure_keeps_its_picture_in_the_library(
     django_capture_on_commit_callbacks,
 ):
     figure = FigureFactory(
-        image=SimpleUploadedFile("a.png", picture("PNG", (600, 400))),
+        upload=SimpleUploadedFile("a.png", picture("PNG", (600, 400))),
         alt_text="A picture",
     )
-    MIGRATION.move_figures_to_library(apps, SimpleNamespace(connection=connection))
-    figure.refresh_from_db()
     names = figure.library_image.stored_files()
     with django_capture_on_commit_callbacks(execute=True):
         figure.delete()
+    assert Image.objects.count() == 1
     assert all(default_storage.exists(name) for name in names)
 
 
@@ -450,10 +491,177 @@ def test_a_writer_chooses_a_library_picture_for_a_draft(client, writer):
     response = client.post(change_url(story), data)
     assert response.status_code == 302, response.content.decode()[:3000]
     figure = story.figures.get()
-    assert figure.library_image == image and not figure.image
+    assert figure.library_image == image
     assert figure.shown_alt == image.alt_text
     page = client.get(change_url(story))
     assertContains(page, image.picture.src_thumb)
+
+
+def figure_row(**fields):
+    """One new figure row of the story form."""
+    return {
+        "figures-TOTAL_FORMS": "1",
+        "figures-0-place": FigurePlace.HERO,
+        "figures-0-position": "1",
+        **{f"figures-0-{name}": value for name, value in fields.items()},
+    }
+
+
+def upload_in_story(client, story, **fields):
+    data = form_values(client, change_url(story))
+    data.update(
+        figure_row(
+            upload=SimpleUploadedFile(
+                "ferry-at-dawn.png", picture("PNG", (1300, 700)), "image/png"
+            ),
+            **fields,
+        )
+    )
+    return client.post(change_url(story), data)
+
+
+def test_a_picture_uploaded_in_a_figure_row_goes_into_the_library(client, writer):
+    story = ArticleFactory(headline="Ferries return", published=True)
+    BylineFactory(article=story)
+    editor = staff("editor", "Editors")
+    client.force_login(editor)
+    response = upload_in_story(
+        client,
+        story,
+        caption="The first ferry leaves Gyumri harbour.",
+        credit="Ana Lens/Coast Agency",
+        alt_text="A white ferry pulling away from the quay",
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    figure = story.figures.get()
+    image = figure.library_image
+    # The library picture takes the row's words as its own; the figure keeps them.
+    assert image.alt_text == "A white ferry pulling away from the quay"
+    assert image.default_caption == "The first ferry leaves Gyumri harbour."
+    assert image.credit == "Ana Lens/Coast Agency"
+    assert image.uploaded_by == editor and image.title == "ferry at dawn"
+    assert figure.caption == "The first ferry leaves Gyumri harbour."
+
+    # The chooser finds it by words of its caption or of its alt text.
+    for words in ("gyumri harbour", "white ferry", "coast agency"):
+        found = choose(client, q=words, fragment="1")
+        assertContains(found, f'data-id="{image.pk}"')
+
+    # Readers see it, from the library, with the figure's caption.
+    page = client.get(story.get_absolute_url())
+    assertContains(page, image.picture.src_hero)
+    assertContains(page, "The first ferry leaves Gyumri harbour.")
+    assertContains(page, 'alt="A white ferry pulling away from the quay"')
+
+
+def test_a_second_story_uses_the_uploaded_picture_with_its_own_caption(client, writer):
+    first = ArticleFactory(headline="Ferries return", created_by=writer)
+    client.force_login(writer)
+    assert (
+        upload_in_story(
+            client,
+            first,
+            caption="The first ferry.",
+            alt_text="A white ferry pulling away from the quay",
+        ).status_code
+        == 302
+    )
+    image = first.figures.get().library_image
+
+    # An editor uses it in a published story, with this story's own caption.
+    second = ArticleFactory(headline="Timetable", published=True)
+    BylineFactory(article=second)
+    client.force_login(staff("editor", "Editors"))
+    data = form_values(client, change_url(second))
+    data.update(
+        figure_row(library_image=str(image.pk), caption="Ferries run hourly again.")
+    )
+    assert client.post(change_url(second), data).status_code == 302
+    assert second.figures.get().library_image == image
+    assert Image.objects.count() == 1  # one picture, two uses
+    page = client.get(second.get_absolute_url())
+    assertContains(page, image.picture.src_hero)
+    assertContains(page, "Ferries run hourly again.")
+    assertNotContains(page, "The first ferry.")
+    used_in = client.get(reverse("admin:briefings_image_change", args=[image.pk]))
+    assertContains(used_in, "Ferries return")
+    assertContains(used_in, "Timetable")
+
+
+def test_a_form_error_adds_no_picture_to_the_library(client, writer, media):
+    story = ArticleFactory(created_by=writer)
+    client.force_login(writer)
+    # The row's own error (no alt text) and another part's error (the slug).
+    response = upload_in_story(client, story, caption="No alt text given.")
+    assertContains(response, "Describe the picture for readers who cannot see it.")
+    data = form_values(client, change_url(story))
+    data.update(
+        figure_row(
+            alt_text="A ferry",
+            upload=SimpleUploadedFile("ferry.png", picture("PNG"), "image/png"),
+        ),
+        slug="not a slug!",
+    )
+    assert client.post(change_url(story), data).status_code == 200
+    assert not story.figures.exists()
+    assert not Image.objects.exists()
+    assert not media.exists() or not any(p.is_file() for p in media.rglob("*"))
+
+
+def test_when_processing_fails_nothing_is_half_written(
+    client, writer, media, monkeypatch
+):
+    """Processing is the worker's (here run at once): when it fails, the
+    picture waits for the retry as it was, with no stray file, and pages
+    show the figure as a captioned note meanwhile."""
+    story = ArticleFactory(created_by=writer)
+    client.force_login(writer)
+    real = library.make_crops
+
+    def fails(*args):
+        raise OSError("the disk is full")  # after the original and renditions
+
+    monkeypatch.setattr(library, "make_crops", fails)
+    response = upload_in_story(client, story, caption="Cap", alt_text="A ferry")
+    assert response.status_code == 302
+    image = story.figures.get().library_image
+    staged = image.pending_file
+    assert staged and not image.file and image.renditions == []
+    assert sorted(p for p in media.rglob("*") if p.is_file()) == [media / staged]
+    assertContains(client.get(change_url(story)), "being prepared")
+
+    monkeypatch.setattr(library, "make_crops", real)
+    assert library.process_library_image.call(image.pk, staged) == "done"
+    image.refresh_from_db()
+    assert image.file and image.renditions and not image.pending_file
+    assert not default_storage.exists(staged)
+
+
+def test_a_failed_figure_save_leaves_no_picture_in_the_library(media):
+    """The library picture and the figure are written together or not at all."""
+    story = ArticleFactory()
+    FigureFactory(article=story, place=FigurePlace.HERO)
+    with pytest.raises(IntegrityError):  # a second hero
+        FigureFactory(
+            article=story,
+            place=FigurePlace.HERO,
+            upload=SimpleUploadedFile("quay.png", picture("PNG", (900, 600))),
+            alt_text="The quay",
+        )
+    assert not Image.objects.exists()
+    assert not any(p.is_file() for p in media.rglob("*"))
+
+
+def test_a_figure_made_in_code_with_an_upload_goes_into_the_library_too():
+    figure = FigureFactory(
+        upload=SimpleUploadedFile("quay.png", picture("PNG", (900, 600))),
+        alt_text="The quay",
+        caption="The quay at noon.",
+    )
+    assert figure.library_image.default_caption == "The quay at noon."
+    assert figure.upload is None  # saving again adds nothing
+    figure.save()
+    assert Image.objects.search("quay noon").get() == figure.library_image
 
 
 def test_a_library_picture_without_alt_text_needs_it_in_the_story(client, writer):

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from PIL import Image
 
 from briefings.models import Article, ArticleStatus, Figure, FigurePlace
+from briefings.models import Image as LibraryImage
 from tests.factories import ArticleFactory, FigureFactory, hours_from_now
 
 pytestmark = pytest.mark.django_db
@@ -59,12 +60,13 @@ def _png():
 
 def test_figure_with_image_needs_alt_text(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    figure = FigureFactory.build(article=ArticleFactory(), image=_png(), alt_text="")
+    figure = FigureFactory.build(article=ArticleFactory(), upload=_png(), alt_text="")
     with pytest.raises(ValidationError) as excinfo:
         figure.full_clean()
     assert "alt_text" in excinfo.value.message_dict
-    with pytest.raises(IntegrityError), transaction.atomic():
-        figure.save()
+    with pytest.raises(ValidationError), transaction.atomic():
+        figure.save()  # saved outside a form, it is refused too
+    assert not Figure.objects.exists() and not LibraryImage.objects.exists()
 
 
 def test_figure_without_image_needs_no_alt_text():

@@ -20,6 +20,7 @@ from briefings.models import (
     TagAlias,
     TagRedirect,
 )
+from briefings.models import Image as LibraryImage
 from briefings.newsroom import prepublish
 from briefings.stories import tags
 from tests.factories import (
@@ -259,7 +260,7 @@ def test_a_complete_story_passes_every_check(media):
     FigureFactory(
         article=story,
         place=FigurePlace.HERO,
-        image=png(1600),
+        upload=png(1600),
         alt_text="A crowd",
         credit="Photographer/Agency",
     )
@@ -282,13 +283,13 @@ def test_a_complete_story_passes_every_check(media):
         ),
         (
             lambda s: FigureFactory(
-                article=s, place=FigurePlace.HERO, image=png(800), alt_text="A hall"
+                article=s, place=FigurePlace.HERO, upload=png(800), alt_text="A hall"
             ),
             "The hero image is 800 px wide",
         ),
         (
             lambda s: FigureFactory(
-                article=s, image=png(1600), alt_text="x", credit=""
+                article=s, upload=png(1600), alt_text="x", credit=""
             ),
             "Image 1 has no credit.",
         ),
@@ -311,9 +312,11 @@ def test_each_check_names_the_problem(media, setup, expected):
 
 def test_missing_alt_text_is_reported():
     story = live(standfirst="Present.")
-    figure = FigureFactory.build(article=story, image="figures/x.png", alt_text="")
-    story._prefetched_objects_cache = {"figures": [figure]}
-    # The database refuses such a figure, so the check sees an unsaved one.
+    # A library picture nobody described, used without this story's own alt.
+    undescribed = LibraryImage.objects.create(
+        file="library/x.png", width=1600, height=900
+    )
+    FigureFactory(article=story, library_image=undescribed, alt_text="")
     assert prepublish.warnings(story) == ["Image 1 has no alt text."]
 
 

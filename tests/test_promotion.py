@@ -40,7 +40,7 @@ def with_picture(story, place, caption):
         place=place,
         position=1,
         caption=caption,
-        image=SimpleUploadedFile(f"{place}.png", picture("PNG", (1400, 800))),
+        upload=SimpleUploadedFile(f"{place}.png", picture("PNG", (1400, 800))),
         alt_text=f"{caption} (alt)",
     )
 
@@ -90,7 +90,7 @@ def test_story_pages_default_to_headline_standfirst_and_hero(client):
     assertContains(
         response, '<meta property="og:description" content="After the storms.">'
     )
-    assertContains(response, "/media/figures/")
+    assertContains(response, "/media/library/")  # uploads go into the library
     assertContains(
         response,
         f'<meta property="og:image:alt" content="{hero.alt_text}">',
@@ -126,10 +126,9 @@ def test_the_editors_promotion_fields_win(client):
         response,
         '<meta property="og:title" content="Harbour ferries back after storms">',
     )
-    large = next(
-        r for r in social.renditions if r["width"] == 1200 and r["format"] == "PNG"
-    )
-    assertContains(response, default_storage.url(large["name"]))
+    # The social crop (1.91:1) around the library picture's focal point.
+    crop = next(c for c in social.library_image.crops if c["kind"] == "social")
+    assertContains(response, default_storage.url(crop["name"]))
     assertContains(
         response, '<meta property="og:image:alt" content="The social one (alt)">'
     )

@@ -532,7 +532,7 @@ def test_a_library_pictures_default_caption_is_found_and_follows_edits(client):
     picture = Image.objects.create(
         title="Quay", default_caption="Cormorants drying their wings."
     )
-    FigureFactory(article=story, caption="", image="", library_image=picture)
+    FigureFactory(article=story, caption="", library_image=picture)
 
     def found(word):
         return story.headline in headlines(search(client, word))

@@ -2,7 +2,6 @@
 see, periodic jobs that queue themselves, and the Redis backend."""
 
 import os
-import re
 import uuid
 from datetime import timedelta
 from io import StringIO
@@ -25,7 +24,6 @@ from briefings.jobs import periodic as jobs
 from briefings.models import ConsentRecord, Figure, PeriodicJob, StoryDay
 from briefings.newsletter import subscribers as newsletter
 from briefings.newsletter.subscribers import CURRENT_CONSENT_VERSION, Subscriber
-from briefings.stories import images
 from tests.factories import ArticleFactory, BylineFactory, SubscriberFactory
 from tests.test_admin import as_user, form_values, staff
 from tests.test_images import change_url, picture
@@ -98,48 +96,25 @@ def test_image_save_returns_before_renditions_which_the_worker_makes(
             "figures-0-position": "1",
             "figures-0-caption": "Delegates arrive.",
             "figures-0-alt_text": "Delegates walk up the steps.",
-            "figures-0-image": SimpleUploadedFile(
+            "figures-0-upload": SimpleUploadedFile(
                 "wide.jpg", picture("JPEG", (2400, 1200)), "image/jpeg"
             ),
         }
     )
     assert editor.post(change_url(story), data).status_code == 302
     figure = Figure.objects.get()
-    assert figure.renditions == [] and figure.pending_image.startswith("incoming/")
-    assert not figure.image  # the upload as sent is never on a page
+    image = figure.library_image  # the upload went into the library
+    assert image.renditions == [] and image.pending_file.startswith("incoming/")
+    assert not image.file  # the upload as sent is never on a page
     assertContains(editor.get(change_url(story)), "being prepared")
 
     run_worker()
-    figure.refresh_from_db()
-    assert figure.pending_image == ""
-    assert (figure.image_width, figure.image_height) == (2400, 1200)
-    assert len(figure.renditions) == 8
+    image.refresh_from_db()
+    assert image.pending_file == ""
+    assert (image.width, image.height) == (2400, 1200)
+    assert len(image.renditions) == 8
     page = Client().get(story.get_absolute_url())
-    assertContains(page, figure.renditions[0]["name"])
-
-
-def test_the_original_shows_at_its_size_until_renditions_exist(
-    settings, tmp_path, monkeypatch
-):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    story = ArticleFactory(published=True)
-    BylineFactory(article=story)
-
-    def not_yet(*args):
-        raise OSError("the worker stopped before the renditions")
-
-    monkeypatch.setattr(images, "make_renditions", not_yet)
-    figure = Figure(article=story, alt_text="A picture", caption="Cap")
-    figure.image = SimpleUploadedFile("p.jpg", picture("JPEG", (1000, 500)))
-    figure.save()
-    assert figure.image and figure.renditions == []
-    img = re.search(r'<img [^>]*alt="A picture"[^>]*>', story_page(story)).group(0)
-    assert f'src="{figure.image.url}"' in img
-    assert 'width="1000" height="500"' in img
-
-
-def story_page(story):
-    return Client().get(story.get_absolute_url()).content.decode()
+    assertContains(page, image.renditions[0]["name"])
 
 
 def test_reads_are_handed_to_a_worker_not_written_by_the_request(settings):

@@ -138,9 +138,7 @@ def add_uploads(uploads, user, credit="", default_caption="") -> list[Image]:
     except BaseException:
         # The rows are rolled back; their files (staged or cleaned) go too.
         for image in made:
-            images.delete_files(
-                image.file.storage, [*image.stored_files(), image.pending_file]
-            )
+            image.discard_files()
         raise
     return made
 

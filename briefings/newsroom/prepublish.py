@@ -49,11 +49,7 @@ def warnings(article: Article) -> list[str]:
         if not figure.shown_credit.strip():
             found.append(f"{name} has no credit.")
         # Stored on save: no file is opened.
-        width = (
-            figure.library_image.width
-            if figure.library_image_id
-            else figure.image_width
-        )
+        width = figure.library_image.width
         if figure.place == "hero" and width and width < images.HERO_WIDTH:
             found.append(
                 f"The hero image is {width} px wide; news surfaces (Google "

@@ -265,29 +265,35 @@ def rendition_name(original_name: str, width: int, fmt: str) -> str:
 
 
 def make_renditions(clean: CleanImage, original_name: str, storage) -> list[dict]:
-    """Write every rendition through `storage`; return their record.
+    """Write every rendition through `storage`; return their record. If one
+    fails, those already written are deleted.
 
     Each entry: {"name", "width", "height", "format"} with format "JPEG", "PNG"
     or "WEBP". Ordered by format, then width.
     """
     formats = [clean.format] if clean.format == "WEBP" else [clean.format, "WEBP"]
     renditions = []
-    for width in rendition_widths(clean.width):
-        height = max(1, round(clean.height * width / clean.width))
-        if width == clean.width:
-            resized = clean.image.copy()
-        else:
-            resized = clean.image.resize(
-                (width, height), Image.Resampling.LANCZOS, reducing_gap=3.0
-            )
-        for fmt in formats:
-            name = storage.save(
-                rendition_name(original_name, width, fmt),
-                ContentFile(_encode(resized.copy(), fmt)),
-            )
-            renditions.append(
-                {"name": name, "width": width, "height": height, "format": fmt}
-            )
+    try:
+        for width in rendition_widths(clean.width):
+            height = max(1, round(clean.height * width / clean.width))
+            if width == clean.width:
+                resized = clean.image.copy()
+            else:
+                resized = clean.image.resize(
+                    (width, height), Image.Resampling.LANCZOS, reducing_gap=3.0
+                )
+            for fmt in formats:
+                name = storage.save(
+                    rendition_name(original_name, width, fmt),
+                    ContentFile(_encode(resized.copy(), fmt)),
+                )
+                renditions.append(
+                    {"name": name, "width": width, "height": height, "format": fmt}
+                )
+    except BaseException:
+        # No half set: the ones written go (a retry writes them all again).
+        delete_files(storage, [r["name"] for r in renditions])
+        raise
     renditions.sort(key=lambda r: (r["format"], r["width"]))
     return renditions
 

@@ -297,6 +297,15 @@ class Image(models.Model):
             *(c["name"] for c in self.crops),
         ]
 
+    def discard_files(self):
+        """Delete this picture's files at once: for an image whose row was
+        rolled back (nothing refers to them). An upload not yet stored has no
+        file to delete."""
+        names = [self.pending_file]
+        if self.file and self.file._committed:
+            names += self.stored_files()
+        images.delete_files(default_storage, names)
+
     # --- What pages show -----------------------------------------------------
 
     @cached_property
@@ -442,32 +451,37 @@ def crop_box(width, height, ratio, focal_x, focal_y) -> tuple[int, int, int, int
 
 
 def make_crops(picture, fmt, original_name, storage, focal_x, focal_y) -> list[dict]:
-    """Write every crop of CROPS through `storage`; return their record."""
+    """Write every crop of CROPS through `storage`; return their record. If
+    one fails, those already written are deleted."""
     stem, _ = posixpath.splitext(original_name)
     crops = []
-    for kind, (ratio, widths) in CROPS.items():
-        box = crop_box(picture.width, picture.height, ratio, focal_x, focal_y)
-        cut = picture.crop(box)
-        for width in sorted({min(w, cut.width) for w in widths}):
-            height = max(1, round(cut.height * width / cut.width))
-            sized = (
-                cut.copy()
-                if width == cut.width
-                else cut.resize((width, height), PILImage.Resampling.LANCZOS)
-            )
-            name = storage.save(
-                f"{stem}-{kind}-{width}w.{images.EXTENSIONS[fmt]}",
-                ContentFile(images._encode(sized, fmt)),
-            )
-            crops.append(
-                {
-                    "kind": kind,
-                    "name": name,
-                    "width": width,
-                    "height": height,
-                    "format": fmt,
-                }
-            )
+    try:
+        for kind, (ratio, widths) in CROPS.items():
+            box = crop_box(picture.width, picture.height, ratio, focal_x, focal_y)
+            cut = picture.crop(box)
+            for width in sorted({min(w, cut.width) for w in widths}):
+                height = max(1, round(cut.height * width / cut.width))
+                sized = (
+                    cut.copy()
+                    if width == cut.width
+                    else cut.resize((width, height), PILImage.Resampling.LANCZOS)
+                )
+                name = storage.save(
+                    f"{stem}-{kind}-{width}w.{images.EXTENSIONS[fmt]}",
+                    ContentFile(images._encode(sized, fmt)),
+                )
+                crops.append(
+                    {
+                        "kind": kind,
+                        "name": name,
+                        "width": width,
+                        "height": height,
+                        "format": fmt,
+                    }
+                )
+    except BaseException:
+        images.delete_files(storage, [c["name"] for c in crops])
+        raise
     return crops
 
 
@@ -489,10 +503,17 @@ def process_library_image(image_id, staged):
         ContentFile(clean.content),
         max_length=field.max_length,
     )
-    renditions = images.make_renditions(clean, name, storage)
-    crops = make_crops(
-        clean.image, clean.format, name, storage, image.focal_x, image.focal_y
-    )
+    renditions = []
+    try:
+        renditions = images.make_renditions(clean, name, storage)
+        crops = make_crops(
+            clean.image, clean.format, name, storage, image.focal_x, image.focal_y
+        )
+    except BaseException:
+        # Nothing half-written: the row still waits on the staged upload (kept
+        # for the retry); the files this attempt wrote go.
+        images.delete_files(storage, [name, *(r["name"] for r in renditions)])
+        raise
     with transaction.atomic():
         image = Image.objects.select_for_update().filter(pk=image_id).first()
         if image is None or image.pending_file != staged:

@@ -5,16 +5,12 @@ Every public page, and every later feed, sitemap and search, starts from it.
 """
 
 import datetime
-import posixpath
 import re
-import uuid
 from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.core.validators import URLValidator
 from django.db import models, transaction
 from django.db.models import (
@@ -37,10 +33,14 @@ from taggit.managers import TaggableManager
 from taggit.models import Tag, TaggedItemBase
 
 from briefings.core import links
-from briefings.core.background import enqueue_with_data, retried
+from briefings.core.background import retried
 from briefings.core.prepared import prepared
 from briefings.stories import body, images
-from briefings.stories.library import attach_library_images
+from briefings.stories.library import (
+    Image,
+    attach_library_images,
+    process_library_image,
+)
 
 #: Publishing rights: publish, schedule, withdraw, and change live stories.
 PUBLISH_PERMISSION = "briefings.publish_article"
@@ -119,10 +119,6 @@ class ArticleKind(models.TextChoices):
     VIDEO = "video", "Video"
     LIVE = "live", "Live"
     GALLERY = "gallery", "Gallery"
-
-
-# Where new uploads wait for the worker, under random names no page links to.
-PENDING_UPLOADS = "incoming"
 
 
 class FigurePlace(models.TextChoices):
@@ -1299,23 +1295,6 @@ class Figure(models.Model):
         blank=True,
         help_text="Photographer and agency, e.g. Tigran Mehrabyan/PAN Photo/Reuters.",
     )
-    image = images.PictureField(
-        upload_to="figures/%Y/%m/",
-        blank=True,
-        width_field="image_width",
-        height_field="image_height",
-        help_text="JPEG, PNG or WebP. Location and camera data are removed; "
-        "smaller sizes for phones are made when you save. A lead picture "
-        "should be at least 1,200 px wide.",
-    )
-    image_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
-    image_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
-    # Made once when the image is saved: [{"name", "width", "height", "format"}].
-    renditions = models.JSONField(default=list, blank=True, editable=False)
-    # A new upload the worker has yet to clean (see save()); "" when none.
-    pending_image = models.CharField(
-        max_length=200, blank=True, default="", editable=False
-    )
     alt_text = models.CharField(
         max_length=300,
         blank=True,
@@ -1339,11 +1318,6 @@ class Figure(models.Model):
         ordering = ["place", "position", "pk"]
         constraints = [
             models.CheckConstraint(
-                # An upload still waiting for the worker counts as an image.
-                condition=(Q(image="") & Q(pending_image="")) | ~Q(alt_text=""),
-                name="figure_image_needs_alt_text",
-            ),
-            models.CheckConstraint(
                 condition=Q(place__in=FigurePlace.values), name="figure_place_valid"
             ),
             models.UniqueConstraint(
@@ -1357,134 +1331,46 @@ class Figure(models.Model):
         return self.caption[:80] or f"Figure {self.pk}"
 
     def save(self, *args, **kwargs):
-        """Keep a new upload aside and have a worker clean it and cut renditions.
+        """Save; a new `upload` first becomes a library image this figure uses.
 
-        The upload is checked here (a refused file raises ValidationError and
-        stores nothing), kept under an unguessable name that no page shows
-        (`pending_image`), and the `process_figure_image` task does the slow
-        part: the clean original replaces the figure's picture (pages show it
-        at its size), then its renditions are added and replaced files
-        deleted. A save without a new image redoes nothing.
+        The image takes the figure's alt text, credit and caption as its own
+        (so a search in the chooser finds it by them); the figure keeps them
+        too, as this use's. The image and the figure are written together or
+        not at all: a refused file, a failed save or failed processing leaves
+        neither row, and the files already stored for the image are deleted.
         """
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "image" not in update_fields:
+        upload = self.upload
+        if upload is None:
             return super().save(*args, **kwargs)
-        storage = self.image.storage
-        staged = None
-        if self.image and not self.image._committed:
-            staged = self._stage_upload()
-            if update_fields is not None:
-                kwargs["update_fields"] = {*update_fields, "pending_image"}
-        elif not self.image:
-            self.renditions = []
-            self.pending_image = ""
-        previous = self._previous_files()
+        if not self.alt_text.strip():
+            raise ValidationError(
+                {"alt_text": "Describe the picture for readers who cannot see it."}
+            )
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "library_image"}
+        image = Image(
+            file=upload,
+            alt_text=self.alt_text,
+            credit=self.credit,
+            default_caption=self.caption,
+            uploaded_by_id=self.article.last_edited_by_id,
+        )
         try:
-            super().save(*args, **kwargs)
+            with transaction.atomic(using=kwargs.get("using")):
+                image.save(using=kwargs.get("using"))
+                self.library_image = image
+                super().save(*args, **kwargs)
         except BaseException:
-            if staged:
-                images.delete_files(storage, [staged])
+            self.library_image = None
+            image.discard_files()
             raise
-        gone = [name for name in previous if name not in self.stored_files()]
-        if gone:
-            transaction.on_commit(
-                lambda: images.delete_files(storage, gone), using=kwargs.get("using")
-            )
-        self._remember_stored_files()
-        if staged:
-            enqueue_with_data(process_figure_image, self.pk, staged)
-            # The immediate backend (tests) has already done the work.
-            self.refresh_from_db(
-                fields=[
-                    "image",
-                    "image_width",
-                    "image_height",
-                    "renditions",
-                    "pending_image",
-                ]
-            )
-
-    def _stage_upload(self) -> str:
-        """Check the upload and keep its bytes, as sent, under a random name.
-
-        The figure keeps showing its previous picture (if any) until the
-        worker has cleaned the new one.
-        """
-        upload = self.image.file
-        checked = images.check_image(upload)
-        upload.seek(0)
-        stem = posixpath.splitext(posixpath.basename(self.image.name or ""))[0]
-        extension = images.EXTENSIONS[checked.format]
-        staged = self.image.storage.save(
-            f"{PENDING_UPLOADS}/{uuid.uuid4().hex}/{stem or 'picture'}.{extension}",
-            upload,
-        )
-        self.pending_image = staged
-        stored = (getattr(self, "_stored", None) or [""])[0]
-        if self._state.adding or self.pk is None:
-            stored = ""
-        elif getattr(self, "_stored", None) is None:
-            stored = (
-                Figure.objects.filter(pk=self.pk)
-                .values_list("image", flat=True)
-                .first()
-                or ""
-            )
-        self.image = stored
-        return staged
-
-    def apply_pending_image(self, staged: str) -> str:
-        """The worker's part: clean `staged`, store it, then its renditions.
-
-        Returns what happened. A figure given a newer upload (or none) since
-        skips this one; the staged file is deleted either way. Each step is a
-        save, so cached pages are refreshed and replaced files deleted.
-        """
-        storage = self.image.storage
-        if self.pending_image != staged:
-            images.delete_files(storage, [staged])
-            return "superseded"
-        field = self._meta.get_field("image")
-        with storage.open(staged) as upload:
-            clean = images.clean_original(upload)
-        stem = posixpath.splitext(posixpath.basename(staged))[0]
-        name = storage.save(
-            field.generate_filename(self, f"{stem}.{images.EXTENSIONS[clean.format]}"),
-            ContentFile(clean.content),
-            max_length=field.max_length,
-        )
-        # First the original (pages show it at its size), then the renditions.
-        with transaction.atomic():
-            figure = Figure.objects.select_for_update().filter(pk=self.pk).first()
-            if figure is None or figure.pending_image != staged:
-                images.delete_files(storage, [name, staged])
-                return "superseded"
-            figure.image = name
-            figure.image_width, figure.image_height = clean.width, clean.height
-            figure.renditions = []
-            figure.save(
-                update_fields=["image", "image_width", "image_height", "renditions"]
-            )
-        renditions = images.make_renditions(clean, name, storage)
-        with transaction.atomic():
-            figure = Figure.objects.select_for_update().filter(pk=self.pk).first()
-            if figure is None or figure.image.name != name:
-                images.delete_files(storage, [r["name"] for r in renditions])
-                return "superseded"
-            figure.renditions = renditions
-            fields = ["renditions"]
-            if figure.pending_image == staged:
-                figure.pending_image = ""
-                fields.append("pending_image")
-            figure.save(update_fields=fields)
-        images.delete_files(storage, [staged])
-        return "done"
+        self.upload = None
 
     def clean(self):
-        # --- Image library (issue 18) ---
-        if self.library_image_id and self.image:
+        if self.library_image_id and self.upload:
             raise ValidationError(
-                {"image": "Choose a library picture or upload one, not both."}
+                {"upload": "Choose a library picture or upload one, not both."}
             )
         if self.library_image_id and not self.shown_alt.strip():
             raise ValidationError(
@@ -1493,13 +1379,29 @@ class Figure(models.Model):
                     "here (or in the library) for readers who cannot see it."
                 }
             )
-        # --- end image library ---
-        if self.image and not self.alt_text.strip():
+        if self.upload and not self.alt_text.strip():
             raise ValidationError(
                 {"alt_text": "Describe the picture for readers who cannot see it."}
             )
 
-    # --- Image library (issue 18): this use's text, else the library's --------
+    # --- A new picture uploaded with the figure ----------------------------------
+
+    @property
+    def upload(self):
+        """A picture file uploaded for this figure, not yet saved (or None).
+
+        Set by the story form's upload box, or `Figure(upload=...)`. Saving
+        the figure puts it into the image library (see save()), so every
+        picture is served, found and reused the same way.
+        """
+        return self.__dict__.get("_upload")
+
+    @upload.setter
+    def upload(self, file):
+        self.__dict__["_upload"] = file or None
+
+    # --- This use's text, else the library picture's -------------------------
+
     @property
     def shown_alt(self) -> str:
         if self.alt_text or not self.library_image_id:
@@ -1518,99 +1420,46 @@ class Figure(models.Model):
             return self.credit
         return self.library_image.credit
 
+    # --- The picture: always the library's --------------------------------------
+
     @property
     def has_picture(self) -> bool:
-        if self.library_image_id:
-            return bool(self.library_image.file)
-        return bool(self.image)
+        return bool(self.library_image_id and self.library_image.file)
 
     @cached_property
-    def card_picture(self):
-        """Story cards: the library's crop around the focal point, if any."""
-        if self.library_image_id:
-            return self.library_image.card_picture
-        return self.picture
-
-    # --- end image library ---
-
-    @classmethod
-    def from_db(cls, db, field_names, values, **kwargs):
-        instance = super().from_db(db, field_names, values, **kwargs)
-        instance._remember_stored_files()
-        return instance
-
-    def stored_files(self) -> list[str]:
-        """The names of the stored original and of its renditions."""
-        if not self.image:
-            return []
-        return [self.image.name, *(r["name"] for r in self.renditions)]
-
-    @cached_property
-    def picture(self):
+    def picture(self) -> images.Picture | None:
         """URLs and sizes for the <picture> element (no storage access)."""
-        if self.library_image_id:  # image library (issue 18)
-            return self.library_image.picture
-        if not self.image:
+        if not self.library_image_id:
             return None
-        return images.build_picture(
-            self.image, self.renditions, self.image_width, self.image_height
-        )
+        return self.library_image.picture
+
+    @cached_property
+    def card_picture(self) -> images.Picture | None:
+        """Story cards: the library's crop around the focal point, if any."""
+        if not self.library_image_id:
+            return None
+        return self.library_image.card_picture
 
     def large_rendition(self) -> dict | None:
-        """What search engines and social sites get: a rendition at least
-        1,200 px wide in the original format, or the widest there is."""
-        if self.library_image_id:  # image library (issue 18)
-            return self.library_image.large_rendition()
-        if not self.image:
+        """What search engines and social sites get (Image.large_rendition)."""
+        if not self.library_image_id:
             return None
-        own = [r for r in self.renditions if r["format"] != "WEBP"]
-        own = own or list(self.renditions)
-        best = images.pick(own, images.HERO_WIDTH)
-        if best is None:
-            return {
-                "url": self.image.url,
-                "width": self.image_width,
-                "height": self.image_height,
-            }
-        return {
-            "url": self.image.storage.url(best["name"]),
-            "width": best["width"],
-            "height": best["height"],
-        }
-
-    def _remember_stored_files(self):
-        deferred = {"image", "renditions"} & self.get_deferred_fields()
-        self._stored = None if deferred else self.stored_files()
-
-    def _previous_files(self) -> list[str]:
-        if self._state.adding or self.pk is None:
-            return []
-        stored = getattr(self, "_stored", None)
-        if stored is not None:
-            return stored
-        row = Figure.objects.filter(pk=self.pk).values("image", "renditions").first()
-        if not row or not row["image"]:
-            return []
-        return [row["image"], *(r["name"] for r in row["renditions"])]
-
-
-def delete_figure_files(sender, instance, using, **kwargs):
-    """A deleted figure's files go too, once the deletion is committed."""
-    names = [*instance.stored_files(), instance.pending_image]
-    if any(names):
-        storage = instance.image.storage
-        transaction.on_commit(lambda: images.delete_files(storage, names), using=using)
+        return self.library_image.large_rendition()
 
 
 @task
 @retried
 def process_figure_image(figure_id, staged):
-    """Task: clean a figure's new upload and cut its renditions."""
-    figure = Figure.objects.filter(pk=figure_id).first()
-    if figure is None:
-        images.delete_files(default_storage, [staged])
-        return "gone"
-    return figure.apply_pending_image(staged)
+    """Task: an upload a figure kept aside before figures' pictures moved into
+    the library. Migration 0021 gave it to a library image (`pending_file`);
+    this task, queued before, has that image processed. Kept for tasks still
+    queued when 0021 ran."""
+    image_id = (
+        Image.objects.filter(figures=figure_id, pending_file=staged)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return process_library_image.call(image_id, staged)
 
 
 class RelatedLink(models.Model):

@@ -37,7 +37,7 @@ def test_toolbar_dialogs_figure_chooser_and_live_preview(live_server, browser):
         article=story,
         position=1,
         caption="The first ferry of the season",
-        image=SimpleUploadedFile("ferry.png", picture("PNG", (800, 500))),
+        upload=SimpleUploadedFile("ferry.png", picture("PNG", (800, 500))),
         alt_text="A ferry leaving the harbour",
     )
     base = live_server.url

@@ -177,3 +177,49 @@ def test_the_chooser_page_works_without_javascript(live_server, browser):
     page.get_by_role("button", name="Search").click()
     expect(page.locator(".image-chooser__number")).to_have_text(f"Number: {image.pk}")
     assert_accessible(browser, page)
+
+
+def test_a_picture_uploaded_in_a_figure_row_is_chosen_for_another_story(
+    live_server, browser, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    writer = newsroom_user("wendy", "Writers")
+    first = ArticleFactory(headline="Ferries return", created_by=writer)
+    second = ArticleFactory(headline="Timetable", created_by=writer)
+    base = live_server.url
+    page = sign_in(browser, base, "wendy", viewport={"width": 1400, "height": 1000})
+    errors = console_errors(page)
+
+    page.goto(f"{base}/admin/briefings/article/{first.pk}/change/")
+    page.get_by_role("button", name="Add another Figure").click()
+    row = page.locator("#figures-group .inline-related:not(.empty-form)").last
+    row.get_by_label("Caption").fill("Gulls follow the morning ferry")
+    row.get_by_label("Alt text").fill("A ferry with gulls above it")
+    row.get_by_label("Or upload a new picture").set_input_files(
+        files=[{"name": "gulls.png", "mimeType": "image/png", "buffer": picture()}]
+    )
+    page.get_by_role("button", name="Save and continue editing").click()
+    expect(page.locator(".messagelist .success")).to_be_visible()
+    # The row now uses the new library picture (its number, its thumbnail).
+    saved = page.locator("#figures-0")
+    expect(saved.locator("img.figure-thumbnail")).to_be_visible()
+    number = saved.locator("input.image-chooser-input").input_value()
+    assert number.isdigit()
+
+    page.goto(f"{base}/admin/briefings/article/{second.pk}/change/")
+    page.get_by_role("button", name="Add another Figure").click()
+    row = page.locator("#figures-group .inline-related:not(.empty-form)").last
+    row.get_by_role("button", name="Choose from the library").click()
+    dialog = page.get_by_role("dialog", name="Choose a picture from the library")
+    dialog.get_by_label("Search the library").fill("morning ferry")
+    expect(dialog.locator(".image-chooser__choice")).to_have_count(1)
+    dialog.locator(".image-chooser__choice").click()
+    expect(row.locator("input.image-chooser-input")).to_have_value(number)
+    page.get_by_role("button", name="Save and continue editing").click()
+    expect(page.locator(".messagelist .success")).to_be_visible()
+    assert real_errors(errors) == []
+    page.goto("about:blank")  # no request of the page's meets the queries below
+    image = Image.objects.get()  # one picture, in two stories
+    assert image.pk == int(number)
+    assert image.default_caption == "Gulls follow the morning ferry"
+    assert Figure.objects.get(article=second).library_image == image

@@ -57,7 +57,7 @@ def test_story_list_promotion_and_schedule(live_server, browser, settings):
         article=story,
         place=FigurePlace.BODY,
         caption="The first ferry",
-        image=SimpleUploadedFile("ferry.png", picture("PNG", (1400, 800))),
+        upload=SimpleUploadedFile("ferry.png", picture("PNG", (1400, 800))),
         alt_text="A ferry leaving the harbour",
     )
     for n in range(5):

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 from reversion.models import Version
 
-from briefings.models import Article, Autosave
+from briefings.models import Article, Autosave, Image
 from tests.browser.desk_helpers import (
     assert_accessible,
     console_errors,
@@ -119,6 +119,8 @@ def test_a_chosen_picture_survives_a_form_error(
     page.get_by_role("button", name="Save and continue editing").click()
     expect(page.locator(".messagelist .success")).to_be_visible()
     saved = Article.objects.get(pk=story.pk).figures.get()
-    assert saved.image and saved.image_width == 1000
+    # Into the library, once: the failed try added nothing.
+    assert saved.library_image.file and saved.library_image.width == 1000
+    assert Image.objects.count() == 1
     expect(page.locator("#figures-0 img.figure-thumbnail")).to_be_visible()
     assert real_errors(errors) == []

@@ -1,9 +1,10 @@
 """manage.py clean_images: bring pictures stored before renditions up to date.
 
-Each figure with an image but no renditions is processed as a new upload would
-be: checked, re-encoded without EXIF or GPS, cut to its widths; the old file is
-deleted once the new one is saved. Pictures already done are left alone, so the
-command can run any number of times.
+Each library picture with a file but no renditions is processed as a new
+upload would be: checked, re-encoded without EXIF or GPS, cut to its widths
+and crops; the old file is deleted once the new one is saved. Pictures already
+done (or waiting for the worker) are left alone, so the command can run any
+number of times.
 """
 
 import posixpath
@@ -13,7 +14,7 @@ from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from briefings.stories.models import Figure
+from briefings.stories.library import Image
 
 
 class Command(BaseCommand):
@@ -25,27 +26,29 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, dry_run, **options):
-        pending = list(Figure.objects.exclude(image="").filter(renditions=[]))
+        pending = list(
+            Image.objects.exclude(file="").filter(renditions=[], pending_file="")
+        )
         done = failed = 0
-        for figure in pending:
-            name = figure.image.name
+        for image in pending:
+            name = image.file.name
             if dry_run:
-                self.stdout.write(f"would clean {name} (figure {figure.pk})")
+                self.stdout.write(f"would clean {name} (picture {image.pk})")
                 continue
             try:
-                with figure.image.storage.open(name) as file:
+                with image.file.storage.open(name) as file:
                     content = file.read()
-                figure.image = ContentFile(content, name=posixpath.basename(name))
+                image.file = ContentFile(content, name=posixpath.basename(name))
                 with transaction.atomic():
-                    figure.save()
+                    image.save()
             except (OSError, ValidationError) as error:
                 failed += 1
                 message = getattr(error, "messages", [str(error)])[0]
-                self.stderr.write(f"failed {name} (figure {figure.pk}): {message}")
+                self.stderr.write(f"failed {name} (picture {image.pk}): {message}")
                 continue
             done += 1
             if options["verbosity"] > 1:
-                self.stdout.write(f"cleaned {name} -> {figure.image.name}")
+                self.stdout.write(f"cleaned {name} -> {image.file.name}")
         if dry_run:
             self.stdout.write(f"{len(pending)} picture(s) to clean.")
             return

@@ -38,7 +38,7 @@ from briefings.newsroom.admin.common import (
     ChoosesByAutocomplete,
     FieldErrors,
 )
-from briefings.newsroom.library import ImageChooserWidget  # image library (issue 18)
+from briefings.newsroom.library import ImageChooserWidget
 from briefings.newsroom.models import PreviewLink
 from briefings.search.engine import (
     TRENDS_DAYS,
@@ -49,7 +49,7 @@ from briefings.search.engine import (
     trends_since,
 )
 from briefings.search.models import SearchTerm
-from briefings.stories import tags
+from briefings.stories import images, tags
 from briefings.stories.models import (
     AS_STORED,
     OPEN_STATUSES,
@@ -241,6 +241,17 @@ class BylineInline(StoryPartInline, admin.TabularInline):
 
 
 class FigureForm(forms.ModelForm):
+    # A new picture: saving the story puts it into the image library
+    # (Figure.save), from where other stories can use it too.
+    upload = images.PictureFormField(
+        label="Or upload a new picture",
+        required=False,
+        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+        help_text="JPEG, PNG or WebP. It goes into the image library with this "
+        "alt text, credit and caption, so any story can use it again. Location "
+        "and camera data are removed; smaller sizes are made when you save. A "
+        "lead picture should be at least 1,200 px wide.",
+    )
     # A picture chosen before a form error comes back through this (kept.py).
     kept_image = forms.CharField(widget=forms.HiddenInput, required=False)
 
@@ -252,25 +263,26 @@ class FigureForm(forms.ModelForm):
             "library_image",
             "caption",
             "credit",
-            "image",
             "alt_text",
         ]
         widgets = {
             "caption": forms.Textarea(attrs={"rows": 2}),
-            "library_image": ImageChooserWidget,  # image library (issue 18)
+            "library_image": ImageChooserWidget,
         }
 
     def clean(self):
         cleaned = super().clean()
-        upload = self.files.get(self.add_prefix("image"))
+        upload = self.files.get(self.add_prefix("upload"))
         if upload is not None:
-            if "image" not in self.errors:
+            if "upload" not in self.errors:
                 self._show_kept(kept.keep(upload), upload.name)
         elif cleaned.get("kept_image"):
             restored = kept.restore(cleaned["kept_image"])
             if restored is not None:
-                cleaned["image"] = restored
+                cleaned["upload"] = restored
                 self._show_kept(cleaned["kept_image"], restored.name)
+        # The model's rules (alt text, not both) see the new picture.
+        self.instance.upload = cleaned.get("upload")
         return cleaned
 
     def _show_kept(self, token, name):
@@ -283,10 +295,10 @@ class FigureForm(forms.ModelForm):
             "<strong>Chosen: {}</strong>. It is kept if the story cannot be saved "
             "yet: no need to choose it again. {}",
             name,
-            self.fields["image"].help_text,
+            self.fields["upload"].help_text,
         )
-        self.fields["image"].help_text = note
-        self["image"].help_text = note  # the bound field copied the old one
+        self.fields["upload"].help_text = note
+        self["upload"].help_text = note  # the bound field copied the old one
 
 
 class FigureInline(StoryPartInline, admin.StackedInline):
@@ -297,44 +309,35 @@ class FigureInline(StoryPartInline, admin.StackedInline):
     fields = [
         ("place", "position"),
         ("library_image", "thumbnail"),
+        "upload",
         "caption",
         "credit",
-        "image",
         "alt_text",
         "kept_image",
     ]
     readonly_fields = ["thumbnail"]
 
-    def get_queryset(self, request):  # image library (issue 18)
+    def get_queryset(self, request):
         return super().get_queryset(request).select_related("library_image")
 
     @admin.display(description="Preview")
     def thumbnail(self, obj):
-        if obj.library_image_id:  # image library (issue 18)
-            picture = obj.library_image.picture
-            if picture is None:
-                return "The library picture is being prepared."
-            return format_html(
-                '<img src="{}" alt="{}" width="160" class="figure-thumbnail">',
-                picture.src_thumb,
-                obj.shown_alt,
-            )
-        if obj.pending_image:
+        if not obj.library_image_id:
+            return "No image (the caption shows as a captioned note)."
+        image = obj.library_image
+        picture = image.picture
+        if picture is None:
             return (
-                "The new picture is being prepared (cleaned, then cut to sizes); "
+                "The picture is being prepared (cleaned, then cut to sizes); "
                 "readers see it in a moment."
             )
-        if not obj.image:
-            return "No image (the caption shows as a captioned note)."
-        size = ""
-        if obj.image_width and obj.image_height:
-            size = f"{obj.image_width} × {obj.image_height} px"
         return format_html(
             '<img src="{}" alt="{}" width="160" class="figure-thumbnail">'
-            '<br><span class="figure-size">{}</span>',
-            obj.picture.src_thumb,
-            obj.alt_text,
-            size,
+            '<br><span class="figure-size">{} × {} px</span>',
+            picture.src_thumb,
+            obj.shown_alt,
+            image.width,
+            image.height,
         )
 
 
@@ -571,7 +574,7 @@ class ArticleAdminForm(forms.ModelForm):
         if "social_image" in self.fields:
             self.fields["social_image"].queryset = Figure.objects.filter(
                 article=story.pk or 0
-            ).exclude(image="", library_image=None)
+            ).exclude(library_image=None)
         placeholders = {
             "seo_title": story.headline or "The headline",
             "meta_description": story.promo_description or "The standfirst",
