@@ -15,7 +15,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from briefings.core.prepared import prepared
-from briefings.models import Article, Byline, Figure, published_story
+from briefings.models import Article, Byline, Figure, Image, published_story
 from tests.factories import (
     ArticleFactory,
     AuthorFactory,
@@ -148,11 +148,33 @@ def test_pages_and_counts_match_the_queryset():
 def test_every_column_reads_as_the_queryset_reads_it():
     """Converters (JSON, datetimes), deferred fields and annotations included."""
     story = ArticleFactory(published=True, headline="Ceasefire Holds")
-    FigureFactory(article=story, renditions={"480": {"webp": "a.webp"}})
+    (picture,) = Image.objects.bulk_create(
+        [
+            Image(
+                file="library/2026/01/a.png",
+                width=900,
+                height=600,
+                alt_text="Delegates",
+                renditions=[
+                    {
+                        "name": "a-480.webp",
+                        "width": 480,
+                        "height": 320,
+                        "format": "webp",
+                    }
+                ],
+            )
+        ]
+    )
+    FigureFactory(article=story, library_image=picture)
 
     @prepared
     def figures(pk):
         return Figure.objects.filter(article=pk)
+
+    @prepared
+    def pictures(pk):
+        return Image.objects.filter(pk=pk)
 
     @prepared
     def headlines(now):
@@ -167,6 +189,9 @@ def test_every_column_reads_as_the_queryset_reads_it():
 
     expected = list(Figure.objects.filter(article=story.pk))
     assert [fields(f) for f in figures(pk=story.pk)] == [fields(f) for f in expected]
+    (loaded_picture,) = pictures(pk=picture.pk)
+    assert loaded_picture.renditions[0]["name"] == "a-480.webp"
+    assert fields(loaded_picture) == fields(Image.objects.get(pk=picture.pk))
     now = timezone.now()
     (loaded,) = headlines(now=now)
     assert loaded.headline_lower == "ceasefire holds"
