@@ -78,3 +78,23 @@ def test_completion_queries_do_not_grow(
         results = writer.get(COMPLETIONS, {"q": "arm"}).json()["results"]
     assert len(results) == min(10, size + 2) and results[0]["name"] == "Armenia"
     assert tags.matching("") == []
+
+
+def test_suggestions_cost_two_queries_however_long_the_story(
+    karabakh, django_assert_num_queries
+):
+    """Tags and aliases are read once; the story's words are matched in memory
+    (a wordy story once asked for its phrases in two dozen queries)."""
+    long_text = " ".join(f"word{n} Elections in Armenia" for n in range(1200))
+    with django_assert_num_queries(2):
+        found = tags.suggest(long_text + " and Artsakh")
+    assert [tag.name for tag in found] == [
+        "Armenia",
+        "Elections in Armenia",
+        "Nagorno-Karabakh",
+    ]
+    with django_assert_num_queries(2):
+        assert tags.suggest("nothing here", exclude=["Armenia"]) == []
+    # An alias and a name are found in any case and spacing; exclusions hold.
+    found = tags.suggest("ELECTIONS  in armenia, artsakh", exclude=["armenia"])
+    assert [tag.name for tag in found] == ["Elections in Armenia", "Nagorno-Karabakh"]

@@ -26,7 +26,6 @@ from briefings.stories.models import (
 MAX_SUGGESTION_WORDS = 6  # the longest tag name, in words, that is looked for
 MAX_SUGGESTION_TEXT = 50_000  # characters of a story read for suggestions
 MAX_SUGGESTION_PHRASES = 20_000  # distinct phrases of a story looked up
-LOOKUP_CHUNK = 900  # phrases per query (below SQLite's oldest limit of 999)
 
 
 def tag_for_key(key: str):
@@ -118,13 +117,15 @@ def merge(sources, target) -> int:
     return len(stories)
 
 
-def _phrases(text: str) -> list[str]:
-    """The distinct runs of 1 to MAX_SUGGESTION_WORDS words of `text`, in the
-    order they appear, at most MAX_SUGGESTION_PHRASES of them."""
+def _phrases(text: str, longest: int = MAX_SUGGESTION_WORDS) -> list[str]:
+    """The distinct runs of 1 to `longest` words of `text` (at most
+    MAX_SUGGESTION_WORDS), in the order they appear, at most
+    MAX_SUGGESTION_PHRASES of them."""
+    longest = min(longest, MAX_SUGGESTION_WORDS)
     words = tag_key(re.sub(r"[^\w\s-]", " ", text[:MAX_SUGGESTION_TEXT])).split()
     phrases = {}
     for i in range(len(words)):
-        for n in range(1, MAX_SUGGESTION_WORDS + 1):
+        for n in range(1, longest + 1):
             if i + n <= len(words):
                 phrases.setdefault(" ".join(words[i : i + n]))
         if len(phrases) >= MAX_SUGGESTION_PHRASES:
@@ -135,27 +136,32 @@ def _phrases(text: str) -> list[str]:
 def suggest(text: str, exclude=()) -> list[Tag]:
     """Existing tags (or tags of aliases) whose names appear in `text`.
 
-    The phrases looked up are bounded and asked for in chunks, so no story,
-    however long or odd its text, makes a query with more parameters than a
-    database takes (SQLite's 32,766, PostgreSQL's 65,535).
+    Tag names and alias keys are read whole, as plain rows (two queries
+    without parameters, whatever the text: tags and aliases are few beside
+    stories), and the text's runs of words, no longer than the longest name,
+    are matched against them in memory.
     """
-    phrases = _phrases(text)
-    if not phrases:
+    rows = {}  # tag id -> (id, name, slug)
+    names = {}  # key -> ids of the tags it names
+    for row in Tag.objects.values_list("id", "name", "slug"):
+        rows[row[0]] = row
+        names.setdefault(tag_key(row[1]), set()).add(row[0])
+    for key, tag_id in TagAlias.objects.values_list("key", "tag_id"):
+        names.setdefault(key, set()).add(tag_id)
+    if not names:
         return []
-    wanted = set(phrases)
+    longest = max(key.count(" ") + 1 for key in names)
+    found = set()
+    for phrase in _phrases(text, longest):
+        found.update(names.get(phrase, ()))
     excluded = {tag_key(name) for name in exclude}
-    found = {}
-    for start in range(0, len(phrases), LOOKUP_CHUNK):
-        chunk = phrases[start : start + LOOKUP_CHUNK]
-        for alias in TagAlias.objects.select_related("tag").filter(key__in=chunk):
-            found.setdefault(alias.tag.pk, alias.tag)
-    # Every tag is read: as plain rows, made into tags for the few that match.
-    rows = Tag.objects.values_list("id", "name", "slug")
-    for row in rows:
-        if tag_key(row[1]) in wanted:
-            found.setdefault(row[0], Tag.from_db(rows.db, ["id", "name", "slug"], row))
+    tags = (
+        Tag.from_db(Tag.objects.db, ["id", "name", "slug"], rows[pk])
+        for pk in found
+        if pk in rows
+    )
     return sorted(
-        (tag for tag in found.values() if tag_key(tag.name) not in excluded),
+        (tag for tag in tags if tag_key(tag.name) not in excluded),
         key=lambda tag: tag.name.casefold(),
     )
 
