@@ -146,7 +146,7 @@ def suggest(text: str, exclude=()) -> list[Tag]:
     for row in Tag.objects.values_list("id", "name", "slug"):
         rows[row[0]] = row
         names.setdefault(tag_key(row[1]), set()).add(row[0])
-    for key, tag_id in TagAlias.objects.values_list("key", "tag_id"):
+    for key, tag_id in TagAlias.objects.order_by().values_list("key", "tag_id"):
         names.setdefault(key, set()).add(tag_id)
     if not names:
         return []
