@@ -198,6 +198,8 @@ class Importer:
         self._stored: dict[str, tuple[str, str]] = {}
         self._absent: set[str] = set()
         self._redirected: set[str] = set()
+        # Stories were created since publish_changes() last ran.
+        self.changed = False
 
     @cached_property
     def legacy_sources(self) -> bool:
@@ -323,24 +325,42 @@ class Importer:
         Does in bulk what Article.save() and the model signals do for one
         new story, once: version 1 (loadseed's own), the text cleaned as
         every save cleans it, the slug taken from any redirect that held
-        it, the children inserted, then the search vector, the tags' and
-        authors' counts (last, so their rows stay locked for the shortest
-        time) and the cached pages' version.
+        it, the children inserted, then the search vector and the tags' and
+        authors' counts. On PostgreSQL the story, its children, its vector
+        and its counts are one statement (importsql.create_story). The
+        cached pages' version is bumped once the batch is written
+        (`publish_changes`).
         """
         slug = self._slug(parsed.headline)
         article = Article(source_name=key, slug=slug, version=1, imported_version=1)
         self._fill(article, parsed, digest)
         strip_unsafe_characters(Article, article)
-        importsql.insert([article], returning=True)
         if slug in self._redirected:
             # This address is this story's own now, not a redirect to another.
             SlugRedirect.objects.filter(old_slug=slug).delete()
-        links = self._write_children(article, parsed, data["tags"], count=False)
-        importsql.update_search_vector(article.pk)
-        for usage, targets in links:
-            importsql.count_new_links(usage, targets, article)
-        bump_version()
+        if connection.vendor == "postgresql":
+            importsql.create_story(
+                article,
+                [author.pk for author in self._authors_of(parsed)],
+                list({tag.pk: tag for tag in map(self._tag, data["tags"])}),
+                figure_rows(parsed),
+                related_rows(parsed),
+            )
+        else:
+            importsql.insert([article], returning=True)
+            links = self._write_children(article, parsed, data["tags"], count=False)
+            for usage, targets in links:
+                importsql.count_new_links(usage, targets, article)
+        self.changed = True
         return ImportResult(source, CREATED, headline=article.headline)
+
+    def publish_changes(self) -> None:
+        """Make cached pages stale if stories were created since the last
+        call: once per batch, after its files' transactions committed (an
+        update goes through Article.save(), whose signals do it at once)."""
+        if self.changed:
+            self.changed = False
+            bump_version()
 
     def _write(self, key, name, source, parsed, data, retry=0) -> ImportResult:
         digest = content_hash(data)
@@ -398,23 +418,11 @@ class Importer:
         back as [(usage model, tag or author ids)] for the caller to count.
         """
         bylines = [
-            Byline(
-                article=article,
-                author=self._author(name, parsed.organisation),
-                position=position,
-            )
-            for position, name in enumerate(dict.fromkeys(parsed.authors))
+            Byline(article=article, author=author, position=position)
+            for position, author in enumerate(self._authors_of(parsed))
         ]
-        figures = []
-        if parsed.hero:
-            figures.append(self._figure(article, parsed.hero, FigurePlace.HERO, 1))
-        body_figures = [b for b in parsed.blocks if isinstance(b, seedformat.Figure)]
-        for position, figure in enumerate(body_figures, start=1):
-            figures.append(self._figure(article, figure, FigurePlace.BODY, position))
-        related = [
-            RelatedLink(article=article, title=title, position=position)
-            for position, title in enumerate(parsed.related)
-        ]
+        figures = [Figure(article=article, **row) for row in figure_rows(parsed)]
+        related = [RelatedLink(article=article, **row) for row in related_rows(parsed)]
         tags = {tag.pk: tag for tag in map(self._tag, tag_names)}
         taggings = [
             TaggedArticle(content_object=article, tag=tag) for tag in tags.values()
@@ -437,15 +445,12 @@ class Importer:
         importsql.insert(related)
         return links
 
-    @staticmethod
-    def _figure(article, figure, place, position):
-        return Figure(
-            article=article,
-            place=place,
-            position=position,
-            caption=figure.caption,
-            credit=figure.credit[: Figure._meta.get_field("credit").max_length],
-        )
+    def _authors_of(self, parsed) -> list[Author]:
+        """The page's authors, in byline order, each once."""
+        return [
+            self._author(name, parsed.organisation)
+            for name in dict.fromkeys(parsed.authors)
+        ]
 
     def _author(self, name: str, organisation: bool = False) -> Author:
         slug = author_slug(name)
@@ -498,6 +503,37 @@ class Importer:
             if slug not in taken:
                 return slug
         return f"{base}-{uuid.uuid4().hex[:8]}"
+
+
+CREDIT_MAX = Figure._meta.get_field("credit").max_length
+
+
+def figure_rows(parsed) -> list[dict]:
+    """The page's figures as Figure fields: the hero, then the body's in order."""
+    rows = []
+    if parsed.hero:
+        rows.append(_figure_row(parsed.hero, FigurePlace.HERO, 1))
+    body_figures = [b for b in parsed.blocks if isinstance(b, seedformat.Figure)]
+    for position, figure in enumerate(body_figures, start=1):
+        rows.append(_figure_row(figure, FigurePlace.BODY, position))
+    return rows
+
+
+def _figure_row(figure, place, position) -> dict:
+    return {
+        "place": place,
+        "position": position,
+        "caption": figure.caption,
+        "credit": figure.credit[:CREDIT_MAX],
+    }
+
+
+def related_rows(parsed) -> list[dict]:
+    """The page's related headlines as RelatedLink fields."""
+    return [
+        {"title": title, "position": position}
+        for position, title in enumerate(parsed.related)
+    ]
 
 
 def author_slug(name: str) -> str:

@@ -106,6 +106,7 @@ def import_batch(importer: Importer, items, options: RunOptions):
             results.append(ImportResult(shown, FAILED, problem))
         else:
             results.append(outcome(importer, seed, shown, options))
+    importer.publish_changes()
     return results
 
 
