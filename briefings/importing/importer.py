@@ -32,6 +32,7 @@ from briefings.stories.models import (
     Article,
     ArticleStatus,
     Author,
+    AuthorUsage,
     Byline,
     Figure,
     FigurePlace,
@@ -39,6 +40,7 @@ from briefings.stories.models import (
     SlugRedirect,
     TagAlias,
     TaggedArticle,
+    TagUsage,
     tag_key,
 )
 from briefings.stories.tags import tag_for_key
@@ -198,6 +200,7 @@ class Importer:
         self._stored: dict[str, tuple[str, str]] = {}
         self._absent: set[str] = set()
         self._redirected: set[str] = set()
+        self._keys: dict[Path, str] = {}  # the batch's files' source keys
         # Stories were created since publish_changes() last ran.
         self.changed = False
 
@@ -228,7 +231,8 @@ class Importer:
         first (the retry then takes the general path).
         """
         parsed = [seed for seed in seeds if not seed.error]
-        keys = {source_key(seed.path): seed for seed in parsed}
+        self._keys = {seed.path: source_key(seed.path) for seed in parsed}
+        keys = set(self._keys.values())
         self._stored = {
             key: (digest, headline)
             for key, digest, headline in Article.objects.filter(
@@ -257,7 +261,7 @@ class Importer:
             return ImportResult(source, FAILED, seed.error)
         data = article_dict(seed.article, list(seed.tags))
         warnings = tuple(data["warnings"])
-        key = source_key(seed.path)
+        key = self._keys.get(seed.path) or source_key(seed.path)
         digest = content_hash(data)
         stored = self._stored.get(key)
         if stored is not None and stored[0] == digest and not self.force:
@@ -342,7 +346,7 @@ class Importer:
             importsql.create_story(
                 article,
                 [author.pk for author in self._authors_of(parsed)],
-                list({tag.pk: tag for tag in map(self._tag, data["tags"])}),
+                [tag.pk for tag in self._tags_for(data["tags"])],
                 figure_rows(parsed),
                 related_rows(parsed),
             )
@@ -423,9 +427,9 @@ class Importer:
         ]
         figures = [Figure(article=article, **row) for row in figure_rows(parsed)]
         related = [RelatedLink(article=article, **row) for row in related_rows(parsed)]
-        tags = {tag.pk: tag for tag in map(self._tag, tag_names)}
         taggings = [
-            TaggedArticle(content_object=article, tag=tag) for tag in tags.values()
+            TaggedArticle(content_object=article, tag=tag)
+            for tag in self._tags_for(tag_names)
         ]
         if count:
             Byline.objects.bulk_create(bylines)
@@ -455,9 +459,13 @@ class Importer:
     def _author(self, name: str, organisation: bool = False) -> Author:
         slug = author_slug(name)
         if slug not in self._authors:
-            self._authors[slug], _ = Author.objects.get_or_create(
+            author, created = Author.objects.get_or_create(
                 slug=slug, defaults={"name": name, "is_organisation": organisation}
             )
+            if created:
+                # Counted from zero: its first story adds one, no recount.
+                AuthorUsage.objects.create(author=author)
+            self._authors[slug] = author
         return self._authors[slug]
 
     def _load_tags(self) -> None:
@@ -474,6 +482,14 @@ class Importer:
                 self._tags.setdefault(key, tag)
         self._tags_loaded = True
 
+    def _tags_for(self, names) -> list[Tag]:
+        """The tags for `names`, in order, each once. Tags not met before are
+        looked up (and locked) in the order of their keys, so two processes
+        creating the same new tags never wait for each other in a circle."""
+        for name in sorted(names, key=tag_key):
+            self._tag(name)
+        return list({tag.pk: tag for tag in map(self._tag, names)}.values())
+
     def _tag(self, name: str) -> Tag:
         """The tag for `name`: an existing one, through its aliases and spellings."""
         key = tag_key(name)
@@ -484,6 +500,7 @@ class Importer:
             tag = tag_for_key(key)
             if tag is None:
                 tag = Tag.objects.create(name=name)
+                TagUsage.objects.create(tag=tag)
             self._tags[key] = tag
         return self._tags[key]
 
