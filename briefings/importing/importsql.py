@@ -15,6 +15,8 @@ story's links. Signals do not run, as for bulk_create; the importer does
 their work itself.
 """
 
+from functools import cache
+
 from django.db import connection
 from django.db.models import AutoField, sql
 from taggit.models import Tag
@@ -35,12 +37,13 @@ from briefings.stories.models import (
 _inserts: dict[tuple, tuple[str, bool]] = {}
 
 
-def _insert_fields(model):
-    return [
+@cache
+def _insert_fields(model) -> tuple:
+    return tuple(
         field
         for field in model._meta.concrete_fields
         if not field.generated and not isinstance(field, AutoField)
-    ]
+    )
 
 
 def insert(objs, *, returning=False) -> None:
@@ -49,7 +52,7 @@ def insert(objs, *, returning=False) -> None:
     if not objs:
         return
     model = type(objs[0])
-    fields = _insert_fields(model)
+    fields = list(_insert_fields(model))
     key = (connection.vendor, model, len(objs), returning)
     cached = _inserts.get(key)
     if cached is None:
@@ -157,8 +160,9 @@ def _cast(field) -> str:
     return field.db_type(connection).split("(")[0]
 
 
-def _children_fields(model, story_field):
-    return [f for f in _insert_fields(model) if f.name != story_field]
+@cache
+def _children_fields(model, story_field) -> tuple:
+    return tuple(f for f in _insert_fields(model) if f.name != story_field)
 
 
 def _children_cte(name, model, story_field):
@@ -226,8 +230,9 @@ def _names(model, ids):
     )
 
 
-def _story_fields():
-    return [f for f in _insert_fields(Article) if f.name != "search_vector"]
+@cache
+def _story_fields() -> tuple:
+    return tuple(f for f in _insert_fields(Article) if f.name != "search_vector")
 
 
 def _story_statement() -> str:
