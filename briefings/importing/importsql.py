@@ -206,16 +206,22 @@ def _links_cte(name, model, ids, position=None):
 
 def _usage_cte(name, usage, ids):
     """`name AS (UPDATE usage ...)`: one new story counted for the targets in
-    p.`ids`, as Usage.links_changed(links, +1) does."""
+    p.`ids`, as Usage.links_changed(links, +1) does. The rows are locked in
+    key order first: two processes counting stories for the same tags then
+    queue instead of deadlocking (an UPDATE alone locks them in the order it
+    finds them in the table, which each update changes)."""
     quote = connection.ops.quote_name
+    table, key = quote(usage._meta.db_table), quote(usage._meta.pk.column)
     stories, published, latest = map(quote, ("stories", "published", "latest"))
     return (
-        f"{name} AS (UPDATE {quote(usage._meta.db_table)} SET "
+        f"{name} AS (UPDATE {table} SET "
         f"{stories} = {stories} + 1, {published} = {published} + p.live, "
         f"{latest} = CASE WHEN p.listed IS NOT NULL AND "
         f"({latest} IS NULL OR {latest} < p.listed) THEN p.listed "
-        f"ELSE {latest} END FROM p "
-        f"WHERE {quote(usage._meta.pk.column)} = ANY(p.{ids}) RETURNING 1)"
+        f"ELSE {latest} END "
+        f"FROM p, (SELECT u.{key} FROM {table} u, p WHERE u.{key} = ANY(p.{ids}) "
+        f"ORDER BY 1 FOR UPDATE OF u) locked "
+        f"WHERE {table}.{key} = locked.{key} RETURNING 1)"
     )
 
 
