@@ -107,12 +107,15 @@ def import_batch(importer: Importer, items, options: RunOptions):
     if not options.dry_run:
         importer.prepare([seed for _, _, seed in items if seed is not None])
     results = []
-    for shown, problem, seed in items:
-        if seed is None:
-            results.append(ImportResult(shown, FAILED, problem))
-        else:
-            results.append(outcome(importer, seed, shown, options))
-    importer.publish_changes()
+    try:
+        for shown, problem, seed in items:
+            if seed is None:
+                results.append(ImportResult(shown, FAILED, problem))
+            else:
+                results.append(outcome(importer, seed, shown, options))
+    finally:
+        # Once per batch, after its files committed: cached pages go stale.
+        importer.publish_changes()
     return results
 
 
