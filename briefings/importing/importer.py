@@ -32,6 +32,7 @@ from briefings.stories.models import (
     Article,
     ArticleStatus,
     Author,
+    AuthorUsage,
     Byline,
     Figure,
     FigurePlace,
@@ -39,6 +40,7 @@ from briefings.stories.models import (
     SlugRedirect,
     TagAlias,
     TaggedArticle,
+    TagUsage,
     tag_key,
 )
 from briefings.stories.tags import tag_for_key
@@ -198,6 +200,9 @@ class Importer:
         self._stored: dict[str, tuple[str, str]] = {}
         self._absent: set[str] = set()
         self._redirected: set[str] = set()
+        self._keys: dict[Path, str] = {}  # the batch's files' source keys
+        # Stories were created since publish_changes() last ran.
+        self.changed = False
 
     @cached_property
     def legacy_sources(self) -> bool:
@@ -226,7 +231,8 @@ class Importer:
         first (the retry then takes the general path).
         """
         parsed = [seed for seed in seeds if not seed.error]
-        keys = {source_key(seed.path): seed for seed in parsed}
+        self._keys = {seed.path: source_key(seed.path) for seed in parsed}
+        keys = set(self._keys.values())
         self._stored = {
             key: (digest, headline)
             for key, digest, headline in Article.objects.filter(
@@ -255,7 +261,7 @@ class Importer:
             return ImportResult(source, FAILED, seed.error)
         data = article_dict(seed.article, list(seed.tags))
         warnings = tuple(data["warnings"])
-        key = source_key(seed.path)
+        key = self._keys.get(seed.path) or source_key(seed.path)
         digest = content_hash(data)
         stored = self._stored.get(key)
         if stored is not None and stored[0] == digest and not self.force:
@@ -323,24 +329,42 @@ class Importer:
         Does in bulk what Article.save() and the model signals do for one
         new story, once: version 1 (loadseed's own), the text cleaned as
         every save cleans it, the slug taken from any redirect that held
-        it, the children inserted, then the search vector, the tags' and
-        authors' counts (last, so their rows stay locked for the shortest
-        time) and the cached pages' version.
+        it, the children inserted, then the search vector and the tags' and
+        authors' counts. On PostgreSQL the story, its children, its vector
+        and its counts are one statement (importsql.create_story). The
+        cached pages' version is bumped once the batch is written
+        (`publish_changes`).
         """
         slug = self._slug(parsed.headline)
         article = Article(source_name=key, slug=slug, version=1, imported_version=1)
         self._fill(article, parsed, digest)
         strip_unsafe_characters(Article, article)
-        importsql.insert([article], returning=True)
         if slug in self._redirected:
             # This address is this story's own now, not a redirect to another.
             SlugRedirect.objects.filter(old_slug=slug).delete()
-        links = self._write_children(article, parsed, data["tags"], count=False)
-        importsql.update_search_vector(article.pk)
-        for usage, targets in links:
-            importsql.count_new_links(usage, targets, article)
-        bump_version()
+        if connection.vendor == "postgresql":
+            importsql.create_story(
+                article,
+                [author.pk for author in self._authors_of(parsed)],
+                [tag.pk for tag in self._tags_for(data["tags"])],
+                figure_rows(parsed),
+                related_rows(parsed),
+            )
+        else:
+            importsql.insert([article], returning=True)
+            links = self._write_children(article, parsed, data["tags"], count=False)
+            for usage, targets in links:
+                importsql.count_new_links(usage, targets, article)
+        self.changed = True
         return ImportResult(source, CREATED, headline=article.headline)
+
+    def publish_changes(self) -> None:
+        """Make cached pages stale if stories were created since the last
+        call: once per batch, after its files' transactions committed (an
+        update goes through Article.save(), whose signals do it at once)."""
+        if self.changed:
+            self.changed = False
+            bump_version()
 
     def _write(self, key, name, source, parsed, data, retry=0) -> ImportResult:
         digest = content_hash(data)
@@ -398,26 +422,14 @@ class Importer:
         back as [(usage model, tag or author ids)] for the caller to count.
         """
         bylines = [
-            Byline(
-                article=article,
-                author=self._author(name, parsed.organisation),
-                position=position,
-            )
-            for position, name in enumerate(dict.fromkeys(parsed.authors))
+            Byline(article=article, author=author, position=position)
+            for position, author in enumerate(self._authors_of(parsed))
         ]
-        figures = []
-        if parsed.hero:
-            figures.append(self._figure(article, parsed.hero, FigurePlace.HERO, 1))
-        body_figures = [b for b in parsed.blocks if isinstance(b, seedformat.Figure)]
-        for position, figure in enumerate(body_figures, start=1):
-            figures.append(self._figure(article, figure, FigurePlace.BODY, position))
-        related = [
-            RelatedLink(article=article, title=title, position=position)
-            for position, title in enumerate(parsed.related)
-        ]
-        tags = {tag.pk: tag for tag in map(self._tag, tag_names)}
+        figures = [Figure(article=article, **row) for row in figure_rows(parsed)]
+        related = [RelatedLink(article=article, **row) for row in related_rows(parsed)]
         taggings = [
-            TaggedArticle(content_object=article, tag=tag) for tag in tags.values()
+            TaggedArticle(content_object=article, tag=tag)
+            for tag in self._tags_for(tag_names)
         ]
         if count:
             Byline.objects.bulk_create(bylines)
@@ -437,22 +449,23 @@ class Importer:
         importsql.insert(related)
         return links
 
-    @staticmethod
-    def _figure(article, figure, place, position):
-        return Figure(
-            article=article,
-            place=place,
-            position=position,
-            caption=figure.caption,
-            credit=figure.credit[: Figure._meta.get_field("credit").max_length],
-        )
+    def _authors_of(self, parsed) -> list[Author]:
+        """The page's authors, in byline order, each once."""
+        return [
+            self._author(name, parsed.organisation)
+            for name in dict.fromkeys(parsed.authors)
+        ]
 
     def _author(self, name: str, organisation: bool = False) -> Author:
         slug = author_slug(name)
         if slug not in self._authors:
-            self._authors[slug], _ = Author.objects.get_or_create(
+            author, created = Author.objects.get_or_create(
                 slug=slug, defaults={"name": name, "is_organisation": organisation}
             )
+            if created:
+                # Counted from zero: its first story adds one, no recount.
+                AuthorUsage.objects.create(author=author)
+            self._authors[slug] = author
         return self._authors[slug]
 
     def _load_tags(self) -> None:
@@ -469,6 +482,14 @@ class Importer:
                 self._tags.setdefault(key, tag)
         self._tags_loaded = True
 
+    def _tags_for(self, names) -> list[Tag]:
+        """The tags for `names`, in order, each once. Tags not met before are
+        looked up (and locked) in the order of their keys, so two processes
+        creating the same new tags never wait for each other in a circle."""
+        for name in sorted(names, key=tag_key):
+            self._tag(name)
+        return list({tag.pk: tag for tag in map(self._tag, names)}.values())
+
     def _tag(self, name: str) -> Tag:
         """The tag for `name`: an existing one, through its aliases and spellings."""
         key = tag_key(name)
@@ -479,6 +500,7 @@ class Importer:
             tag = tag_for_key(key)
             if tag is None:
                 tag = Tag.objects.create(name=name)
+                TagUsage.objects.create(tag=tag)
             self._tags[key] = tag
         return self._tags[key]
 
@@ -498,6 +520,37 @@ class Importer:
             if slug not in taken:
                 return slug
         return f"{base}-{uuid.uuid4().hex[:8]}"
+
+
+CREDIT_MAX = Figure._meta.get_field("credit").max_length
+
+
+def figure_rows(parsed) -> list[dict]:
+    """The page's figures as Figure fields: the hero, then the body's in order."""
+    rows = []
+    if parsed.hero:
+        rows.append(_figure_row(parsed.hero, FigurePlace.HERO, 1))
+    body_figures = [b for b in parsed.blocks if isinstance(b, seedformat.Figure)]
+    for position, figure in enumerate(body_figures, start=1):
+        rows.append(_figure_row(figure, FigurePlace.BODY, position))
+    return rows
+
+
+def _figure_row(figure, place, position) -> dict:
+    return {
+        "place": place,
+        "position": position,
+        "caption": figure.caption,
+        "credit": figure.credit[:CREDIT_MAX],
+    }
+
+
+def related_rows(parsed) -> list[dict]:
+    """The page's related headlines as RelatedLink fields."""
+    return [
+        {"title": title, "position": position}
+        for position, title in enumerate(parsed.related)
+    ]
 
 
 def author_slug(name: str) -> str:

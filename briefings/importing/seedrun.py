@@ -36,6 +36,7 @@ from briefings.importing.seedfiles import (
     read,
     read_all,
 )
+from briefings.importing.seedfiles import default_workers as default_parsers
 
 # Files read, looked up (Importer.prepare) and written together.
 BATCH = 32
@@ -69,16 +70,21 @@ def workers_can_write() -> bool:
 def outcomes(entries, options: RunOptions, workers: int | None = None):
     """Yield an ImportResult per (path or None, shown, problem) entry, in order.
 
-    `workers` None means one per core; 0 does everything here. Workers write
-    when they can (see above), else they parse while this process writes.
+    `workers` None means one per core (one per core but this process's when
+    they only parse); 0 does everything here. Workers write when they can
+    (see above), else they parse while this process writes.
     """
     entries = list(entries)
-    workers = default_workers() if workers is None else workers
     files = sum(path is not None for path, _, _ in entries)
-    if workers > 1 and files >= MIN_FILES_FOR_WORKERS and workers_can_write():
-        yield from import_in_workers(entries, options, workers)
+    writers = default_workers() if workers is None else workers
+    if writers > 1 and files >= MIN_FILES_FOR_WORKERS and workers_can_write():
+        yield from import_in_workers(entries, options, writers)
     else:
-        yield from import_here(entries, options, workers)
+        # This process writes: by default it keeps a core of its own, and
+        # the others parse (a second parser on two cores only competed
+        # with the writer for the CPU).
+        parsers = default_parsers() if workers is None else workers
+        yield from import_here(entries, options, parsers)
 
 
 def import_here(entries, options: RunOptions, parsers: int = 0):
@@ -101,11 +107,15 @@ def import_batch(importer: Importer, items, options: RunOptions):
     if not options.dry_run:
         importer.prepare([seed for _, _, seed in items if seed is not None])
     results = []
-    for shown, problem, seed in items:
-        if seed is None:
-            results.append(ImportResult(shown, FAILED, problem))
-        else:
-            results.append(outcome(importer, seed, shown, options))
+    try:
+        for shown, problem, seed in items:
+            if seed is None:
+                results.append(ImportResult(shown, FAILED, problem))
+            else:
+                results.append(outcome(importer, seed, shown, options))
+    finally:
+        # Once per batch, after its files committed: cached pages go stale.
+        importer.publish_changes()
     return results
 
 

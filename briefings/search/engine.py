@@ -317,8 +317,9 @@ def library_image_changed(sender, instance, raw=False, **kwargs):
         )
 
 
-def author_changed(sender, instance, raw=False, **kwargs):
-    if not raw and connection.vendor == "postgresql":
+def author_changed(sender, instance, raw=False, created=False, **kwargs):
+    # A new author has no bylines yet: no story's vector names them.
+    if not raw and not created and connection.vendor == "postgresql":
         update_search_vectors(
             Article.objects.filter(
                 pk__in=instance.bylines.values("article_id").order_by()
@@ -326,8 +327,9 @@ def author_changed(sender, instance, raw=False, **kwargs):
         )
 
 
-def tag_changed(sender, instance, raw=False, **kwargs):
-    if not raw and connection.vendor == "postgresql":
+def tag_changed(sender, instance, raw=False, created=False, **kwargs):
+    # A new tag tags no story yet.
+    if not raw and not created and connection.vendor == "postgresql":
         tagged = TaggedArticle.objects.filter(tag=instance).order_by()
         update_search_vectors(
             Article.objects.filter(pk__in=tagged.values("content_object_id"))
