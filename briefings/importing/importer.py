@@ -178,6 +178,21 @@ def body_markdown(blocks) -> str:
     return "\n\n".join(lines)
 
 
+def commit_without_waiting():
+    """Let the open transaction commit without waiting for its WAL flush.
+
+    PostgreSQL's asynchronous commit, for loadseed's own transactions only
+    (`SET LOCAL`): a file's transaction is still all or nothing, and what
+    committed is never lost when loadseed is killed; a crash of the database
+    server itself may lose the last fraction of a second of committed files
+    (at most three `wal_writer_delay`s, 0.6 s by default), which running
+    loadseed again imports again (it is idempotent). The wait for the flush
+    was the largest part of a small file's commit.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
 class Importer:
     """Writes parsed seeds to the database, reusing authors and tags it has seen.
 
@@ -277,6 +292,8 @@ class Importer:
         for attempt in range(RETRIES):
             try:
                 with transaction.atomic():
+                    if connection.vendor == "postgresql":
+                        commit_without_waiting()
                     if attempt == 0 and key in self._absent and not self.legacy_sources:
                         result = self._create(key, source, seed.article, data, digest)
                     else:
