@@ -63,6 +63,18 @@ def page(browser):
 
 
 @pytest.fixture(autouse=True)
+def _close_pages(browser):
+    """Every browser context a test opened (sign_in's included) is closed when
+    the test ends, before its database is emptied: a story form left open kept
+    sending its heartbeat and autosave into the next test, where a request in
+    the background collided with the test's own writes on the in-memory
+    SQLite database ("database table is locked", an error in a later test)."""
+    yield
+    for context in list(browser.contexts):
+        context.close()
+
+
+@pytest.fixture(autouse=True)
 def _quiet_story_form(request, monkeypatch):
     """The story form's heartbeat and autosave stay quiet in browser tests
     that are not about them: in-memory SQLite shares one connection between
