@@ -1,8 +1,9 @@
-"""The admin's fieldsets and inlines, drawn by the Jinja2 ports of Django's
-templates (briefings/web/jinja2/admin/), come out byte for byte as Django's own
-templates draw them: on every admin page, for every role, with and without
-errors. A difference would be a page that looks or behaves differently (the
-inline script reads the rows' ids and classes), so it fails here first."""
+"""The admin's fieldsets, inlines and related-object widgets, drawn by the
+Jinja2 ports of Django's templates (briefings/web/jinja2/admin/), come out
+byte for byte as Django's own templates draw them: on every admin page, for
+every role, with and without errors. A difference would be a page that looks
+or behaves differently (the inline script reads the rows' ids and classes),
+so it fails here first."""
 
 import re
 
@@ -10,11 +11,12 @@ import pytest
 from django.contrib import admin
 from django.contrib.auth.models import User
 from django.urls import reverse
+from django.utils import timezone
 
 from briefings.models import CorrectionKind, PreviewLink, TagAlias
 from briefings.newsletter import storyboard
 from briefings.stories.library import Image
-from briefings.templatetags import fastadmin
+from briefings.web import renderers
 from tests.factories import (
     ArticleFactory,
     BylineFactory,
@@ -28,22 +30,27 @@ from tests.test_admin import as_user, form_values, staff
 pytestmark = pytest.mark.django_db
 
 HOSTILE = "<b>Bold</b> & 'quoted' \"words\""
-# The CSRF token is masked afresh on each page, a new two-factor device gets
-# a random key, and a new row's time is now; the rest must match.
-TOKEN = re.compile(
-    r'name="csrfmiddlewaretoken" value="[^"]+"|\b[0-9a-f]{40}\b|\b\d\d:\d\d:\d\d\b'
-)
+# The CSRF token is masked afresh on each page and a new two-factor device
+# gets a random key; the rest must match (the clock stands still).
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"|\b[0-9a-f]{40}\b')
 
 
-def both_ways(monkeypatch, ask):
-    """The page from the Jinja2 ports, and from Django's own templates."""
-    pages = []
-    for use_jinja in (True, False):
-        monkeypatch.setattr(fastadmin, "USE_JINJA", use_jinja)
-        response = ask()
-        assert response.status_code == 200, response.status_code
-        pages.append(TOKEN.sub("", response.content.decode()))
-    return pages
+@pytest.fixture
+def both_ways(monkeypatch, time_machine):
+    """Ask for a page twice: drawn by the Jinja2 ports, then by Django's own
+    templates, at the same instant (share links are signed with the time)."""
+    time_machine.move_to(timezone.now(), tick=False)
+
+    def ask_twice(ask):
+        pages = []
+        for use_ports in (True, False):
+            monkeypatch.setattr(renderers, "USE_ADMIN_PORTS", use_ports)
+            response = ask()
+            assert response.status_code == 200, response.status_code
+            pages.append(TOKEN.sub("", response.content.decode()))
+        return pages
+
+    return ask_twice
 
 
 @pytest.fixture
@@ -81,7 +88,7 @@ def admin_pages():
 
 
 def test_every_admin_page_is_drawn_as_djangos_templates_draw_it(
-    client, monkeypatch, newsroom
+    client, both_ways, newsroom
 ):
     superuser = User.objects.create_superuser("boss", "boss@example.org", "pw-long-1")
     as_user(client, superuser)
@@ -90,7 +97,7 @@ def test_every_admin_page_is_drawn_as_djangos_templates_draw_it(
     for url in admin_pages():
         if client.get(url).status_code != 200:
             continue  # no such page for this model (add refused, say)
-        jinja, django = both_ways(monkeypatch, lambda url=url: client.get(url))
+        jinja, django = both_ways(lambda url=url: client.get(url))
         assert jinja == django, url
         compared += 1
     # The pages with inlines are among them: the story, a tag, an edition,
@@ -99,18 +106,18 @@ def test_every_admin_page_is_drawn_as_djangos_templates_draw_it(
 
 
 @pytest.mark.parametrize("role", ["Writers", "Editors"])
-def test_a_story_is_drawn_the_same_for_each_role(client, monkeypatch, newsroom, role):
+def test_a_story_is_drawn_the_same_for_each_role(client, both_ways, newsroom, role):
     draft = ArticleFactory(headline=f"{HOSTILE}, a draft")
     BylineFactory(article=draft)
     FigureFactory(article=draft)
     as_user(client, staff("someone", role))
     for story in (newsroom, draft):  # a writer only reads the live one
         url = reverse("admin:briefings_article_change", args=[story.pk])
-        jinja, django = both_ways(monkeypatch, lambda url=url: client.get(url))
+        jinja, django = both_ways(lambda url=url: client.get(url))
         assert jinja == django
 
 
-def test_a_story_sent_back_with_errors_is_drawn_the_same(client, monkeypatch, newsroom):
+def test_a_story_sent_back_with_errors_is_drawn_the_same(client, both_ways, newsroom):
     editor = staff("editor", "Editors")
     as_user(client, editor)
     url = reverse("admin:briefings_article_change", args=[newsroom.pk])
@@ -119,7 +126,7 @@ def test_a_story_sent_back_with_errors_is_drawn_the_same(client, monkeypatch, ne
     data["related_links-0-url"] = "not a web address"  # an error in a table row
     data["figures-1-position"] = data["figures-0-position"] = "1"
     data["figures-1-place"] = data["figures-0-place"] = "body"  # the formset's
-    jinja, django = both_ways(monkeypatch, lambda: client.post(url, data))
+    jinja, django = both_ways(lambda: client.post(url, data))
     assert "Add the story" in jinja and "Two body figures" in jinja
     assert "Enter a valid URL" in jinja
     assert jinja == django

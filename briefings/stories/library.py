@@ -424,9 +424,14 @@ def delete_image_files(sender, instance, using, **kwargs):
 
 def attach_library_images(figures):
     """Give `figures` their library images in one query (none when no figure
-    uses the library). Returns the figures."""
+    uses the library, or each came with its image). Returns the figures."""
     figures = list(figures)
-    ids = {figure.library_image_id for figure in figures if figure.library_image_id}
+    ids = {
+        figure.library_image_id
+        for figure in figures
+        if figure.library_image_id
+        and not figure._meta.get_field("library_image").is_cached(figure)
+    }
     if ids:
         found = Image.objects.in_bulk(ids)
         for figure in figures:

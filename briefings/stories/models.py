@@ -924,10 +924,14 @@ class Article(models.Model):
 
     def link_targets(self, links):
         """Each of `links` with the public story a reader reaching it gets (or
-        None: then the link's own URL, if any). See related_for_readers."""
+        None: then the link's own URL, if any). See related_for_readers.
+        Links that come resolved already (`readers_target`, as the admin's
+        related-link rows do) are not resolved again."""
         links = list(links)
         if not links:
             return []
+        if all(hasattr(link, "readers_target") for link in links):
+            return [(link, link.readers_target) for link in links]
         story_ids = {link.story_id for link in links if link.story_id}
         titles = {link.title.casefold() for link in links}
         candidates = _related_stories(

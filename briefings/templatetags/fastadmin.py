@@ -2,9 +2,9 @@
 
 Renders the Jinja2 port of one of Django's admin templates (see
 briefings.web.renderers) with the named variables of the current context.
-The port reproduces Django's template byte for byte, final newline included;
-the tag leaves that newline out, since the one-line template that calls it
-ends with its own.
+The port reproduces Django's template byte for byte, except the file's final
+newline (Jinja2 drops it): the one-line template that calls the tag ends
+with its own.
 """
 
 from django import template
@@ -14,16 +14,13 @@ from briefings.web import renderers
 
 register = template.Library()
 
-# False renders Django's own template instead (tests compare the two).
-USE_JINJA = True
-
 
 class JinjaAdminNode(template.Node):
     def __init__(self, name, variables, origin):
         self.name, self.variables, self.origin = name, variables, origin
 
     def render(self, context):
-        if not USE_JINJA:
+        if not renderers.USE_ADMIN_PORTS:
             original, _ = context.template.engine.find_template(
                 self.name, skip=[self.origin]
             )

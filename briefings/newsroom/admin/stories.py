@@ -972,6 +972,22 @@ class ArticleAdmin(CompareVersionAdmin):
 
         return RequestForm
 
+    def render_change_form(
+        self, request, context, add=False, change=False, form_url="", obj=None
+    ):
+        if obj is not None and obj.pk:
+            # The checklist reads the figures and related links the inlines
+            # have fetched (with their pictures and where readers reach them),
+            # not the same rows again.
+            rows = getattr(obj, "_prefetched_objects_cache", {})
+            for inline in context.get("inline_admin_formsets", []):
+                formset = inline.formset
+                if formset.model in (Figure, RelatedLink):
+                    related = formset.fk.remote_field.get_accessor_name()
+                    rows[related] = formset.get_queryset()
+            obj._prefetched_objects_cache = rows
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
     # -- saving ---------------------------------------------------------------
 
     def get_fieldsets(self, request, obj=None):
