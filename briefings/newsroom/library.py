@@ -240,8 +240,8 @@ class ImageAdmin(admin.ModelAdmin):
         allowed = super().has_change_permission(request, obj)
         return allowed and (obj is None or obj.editable_by(request.user))
 
-    def get_actions(self, request, *args, **kwargs):
-        actions = super().get_actions(request, *args, **kwargs)
+    def get_actions(self, request, action_location=admin.ActionLocation.CHANGE_LIST):
+        actions = super().get_actions(request, action_location=action_location)
         actions.pop("delete_selected", None)  # one by one, each refusal explained
         return actions
 

@@ -7,6 +7,7 @@ move_to, editable_by, deletable_by; Author.save_by): every page here, the
 form, the actions, the inlines and reversion's revert and recover, asks it.
 """
 
+import dataclasses
 from datetime import timedelta
 
 from django import forms
@@ -1096,11 +1097,12 @@ class ArticleAdmin(CompareVersionAdmin):
             messages.SUCCESS,
         )
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
+    def get_actions(self, request, action_location=admin.ActionLocation.CHANGE_LIST):
+        actions = super().get_actions(request, action_location=action_location)
         if "delete_selected" in actions:
-            _, name, description = actions["delete_selected"]
-            actions[name] = (type(self).delete_drafts, name, description)
+            actions["delete_selected"] = dataclasses.replace(
+                actions["delete_selected"], func=type(self).delete_drafts
+            )
         return actions
 
     def delete_drafts(self, request, queryset):
