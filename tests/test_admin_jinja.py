@@ -13,8 +13,9 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import timezone
 
-from briefings.models import CorrectionKind, PreviewLink, TagAlias
+from briefings.models import Article, CorrectionKind, PreviewLink, TagAlias
 from briefings.newsletter import storyboard
+from briefings.newsroom.admin.stories import PreviewLinkInline
 from briefings.stories.library import Image
 from briefings.web import renderers
 from tests.factories import (
@@ -129,4 +130,33 @@ def test_a_story_sent_back_with_errors_is_drawn_the_same(client, both_ways, news
     jinja, django = both_ways(lambda: client.post(url, data))
     assert "Add the story" in jinja and "Two body figures" in jinja
     assert "Enter a valid URL" in jinja
+    assert jinja == django
+
+
+def test_inline_rows_with_change_links_are_drawn_the_same(
+    client, both_ways, newsroom, monkeypatch
+):
+    """Rows that link to their own change page (show_change_link), in a
+    table and stacked: no inline of ours does yet, one may."""
+
+    class ShareLinksTable(PreviewLinkInline):
+        show_change_link = True
+
+    class ShareLinksStacked(PreviewLinkInline):
+        show_change_link = True
+        template = "admin/edit_inline/stacked.html"
+
+    story_admin = admin.site._registry[Article]
+    monkeypatch.setattr(
+        story_admin,
+        "inlines",
+        [*story_admin.inlines, ShareLinksTable, ShareLinksStacked],
+    )
+    as_user(client, staff("editor", "Editors"))
+    url = reverse("admin:briefings_article_change", args=[newsroom.pk])
+    jinja, django = both_ways(lambda: client.get(url))
+    link = reverse(
+        "admin:briefings_previewlink_change", args=[newsroom.preview_links.get().pk]
+    )
+    assert jinja.count(f'href="{link}"') == 2
     assert jinja == django
