@@ -10,6 +10,7 @@ import re
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import User
+from django.template import Template, TemplateSyntaxError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -160,3 +161,11 @@ def test_inline_rows_with_change_links_are_drawn_the_same(
     )
     assert jinja.count(f'href="{link}"') == 2
     assert jinja == django
+
+
+@pytest.mark.parametrize(
+    "tag", ["{% jinja_admin %}", "{% jinja_admin fieldset %}", "{% jinja_admin 'x %}"]
+)
+def test_a_misused_tag_names_what_it_takes(tag):
+    with pytest.raises(TemplateSyntaxError, match="quoted template name"):
+        Template("{% load fastadmin %}" + tag)

@@ -34,7 +34,16 @@ class JinjaAdminNode(template.Node):
 
 @register.tag
 def jinja_admin(parser, token):
-    name, *variables = token.split_contents()[1:]
-    if not (name[0] == name[-1] and name[0] in "\"'"):
-        raise template.TemplateSyntaxError("jinja_admin takes a quoted template name")
+    bits = token.split_contents()[1:]
+    if (
+        not bits
+        or len(bits[0]) < 2
+        or bits[0][0] != bits[0][-1]
+        or bits[0][0] not in "\"'"
+    ):
+        raise template.TemplateSyntaxError(
+            "jinja_admin takes a quoted template name, then the names of the "
+            "variables the template reads"
+        )
+    name, *variables = bits
     return JinjaAdminNode(name[1:-1], variables, parser.origin)
