@@ -7,7 +7,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -764,3 +764,37 @@ def test_the_library_list_shows_thumbnails_and_finds_by_credit(client, writer):
     assertContains(response, image.picture.src_thumb)
     assertNotContains(response, "Parliament")
     assertContains(response, "Upload several pictures")
+
+
+DUMMY_TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+
+
+def test_an_upload_rolled_back_with_its_story_leaves_no_file(media, settings):
+    """A picture staged inside a larger transaction (the admin saves a story
+    and all its rows in one) goes when that transaction rolls back."""
+    settings.TASKS = DUMMY_TASKS  # the worker would process it after the commit
+    story = ArticleFactory()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        FigureFactory(
+            article=story,
+            upload=SimpleUploadedFile("quay.png", picture("PNG", (900, 600))),
+            alt_text="The quay",
+        )
+        staged = Image.objects.get().pending_file
+        assert default_storage.exists(staged)
+        raise RuntimeError("a later row of the story failed to save")
+    assert not Image.objects.exists()
+    assert not any(p.is_file() for p in media.rglob("*"))
+
+
+def test_an_upload_committed_keeps_its_file_for_the_worker(
+    media, settings, django_capture_on_commit_callbacks
+):
+    settings.TASKS = DUMMY_TASKS
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        FigureFactory(
+            upload=SimpleUploadedFile("quay.png", picture("PNG", (900, 600))),
+            alt_text="The quay",
+        )
+    staged = Image.objects.get().pending_file
+    assert default_storage.exists(staged)

@@ -24,6 +24,7 @@ two never import each other.
 import posixpath
 import uuid
 import warnings
+import weakref
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -211,6 +212,7 @@ class Image(models.Model):
             )
         self._remember()
         if staged:
+            delete_if_rolled_back(default_storage, [staged], using=kwargs.get("using"))
             enqueue_with_data(process_library_image, self.pk, staged)
         elif refocused and self.file:
             enqueue_with_data(
@@ -420,6 +422,30 @@ def delete_image_files(sender, instance, using, **kwargs):
     if any(names):
         storage = instance.file.storage
         transaction.on_commit(lambda: images.delete_files(storage, names), using=using)
+
+
+def delete_if_rolled_back(storage, names, using=None):
+    """Delete `names` from `storage` should the open transaction roll back.
+
+    A picture staged by a save inside a larger transaction (the admin's, for
+    a story and all its rows) must not outlive the row that names it. Django
+    runs on_commit callbacks at the commit and drops them, unrun, when the
+    transaction or the savepoint they were added in rolls back: a dropped
+    callback is garbage at once, and its finalizer deletes the files unless
+    the callback ran. Outside a transaction the callback runs at once.
+    """
+    committed = []
+
+    def mark_committed():
+        committed.append(True)
+
+    weakref.finalize(mark_committed, _delete_unless, committed, storage, names)
+    transaction.on_commit(mark_committed, using=using)
+
+
+def _delete_unless(committed, storage, names):
+    if not committed:
+        images.delete_files(storage, names)
 
 
 def attach_library_images(figures):
