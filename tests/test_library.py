@@ -1,9 +1,14 @@
 """The image library: upload once, find again, use in any number of stories."""
 
+import json
+from importlib import import_module
 from io import BytesIO
+from types import SimpleNamespace
 
 import factory
 import pytest
+import reversion
+from django.apps import apps
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -13,6 +18,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from PIL import Image as PILImage
 from pytest_django.asserts import assertContains, assertNotContains
+from reversion.models import Version
 
 from briefings import models
 from briefings.models import ArticleStatus, Figure, FigurePlace, Image
@@ -798,3 +804,42 @@ def test_an_upload_committed_keeps_its_file_for_the_worker(
         )
     staged = Image.objects.get().pending_file
     assert default_storage.exists(staged)
+
+
+def test_a_figure_revision_from_before_the_library_restores_its_picture():
+    """A revision stored before 0020 names the figure's picture by its file;
+    0023 names the library picture 0020 made of it, so a restore brings the
+    picture back (it came back without one)."""
+    migration = import_module(
+        "briefings.migrations.0023_figure_revisions_name_library_pictures"
+    )
+    old_file = "figures/2025/11/quay.jpg"
+    moved = Image.objects.create(title="quay", file=old_file, alt_text="The quay")
+    figure = FigureFactory(caption="The quay at noon.", alt_text="The quay")
+    gone = FigureFactory(caption="Deleted since.", alt_text="A ferry")
+    with reversion.create_revision():
+        figure.save()
+        gone.save()
+    old_shape = {
+        figure.pk: {"image": old_file, "image_width": 1200, "renditions": []},
+        gone.pk: {"image": "figures/2025/11/gone.jpg"},
+    }
+    for version in Version.objects.get_for_model(Figure):
+        rows = json.loads(version.serialized_data)
+        for row in rows:  # as stored before 0020: no library picture
+            row["fields"].pop("library_image")
+            row["fields"].update(old_shape[row["pk"]])
+        version.serialized_data = json.dumps(rows)
+        version.save()
+    Figure.objects.filter(pk=figure.pk).update(library_image=None)
+
+    migration.name_library_pictures(apps, SimpleNamespace(connection=connection))
+
+    Version.objects.get_for_object(figure).get().revert()
+    figure.refresh_from_db()
+    assert figure.library_image == moved
+    # A file the library does not hold is left as it was.
+    (unmatched,) = json.loads(
+        Version.objects.get_for_object(gone).get().serialized_data
+    )
+    assert "library_image" not in unmatched["fields"]
