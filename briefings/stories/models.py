@@ -1151,8 +1151,8 @@ class Usage(models.Model):
         if targets is not None:
             rows = rows.filter(pk__in=list(targets))
         rows.update(
-            stories=_count(links),
-            published=_count(live),
+            stories=_RowCount(links),
+            published=_RowCount(live),
             latest=Subquery(
                 live.annotate(latest=Max(f"{cls.link_story}__published_at")).values(
                     "latest"
@@ -1174,7 +1174,7 @@ class Usage(models.Model):
             .order_by()
             .values(cls.link_target)
         )
-        live = Coalesce(F("usage__published"), 0) - _count(waiting)
+        live = Coalesce(F("usage__published"), 0) - _RowCount(waiting)
         return queryset.annotate(**{name: live})
 
 
@@ -1184,16 +1184,12 @@ def _later(field, moment):
 
 
 class _RowCount(Subquery):
-    """COUNT(*) of a subquery's rows, with no GROUP BY: the links' own index
-    answers it (an index-only scan; counting their ids read every row)."""
+    """A subquery's row count per target (0 for none): COUNT(*) with no GROUP
+    BY, which the links' own index answers (an index-only scan; counting
+    their ids, grouped, read every row)."""
 
     template = "(SELECT COUNT(*) FROM (%(subquery)s) _rows)"
     output_field = models.IntegerField()
-
-
-def _count(links):
-    """A subquery's row count per target (0 for none)."""
-    return _RowCount(links)
 
 
 class TagUsage(Usage):

@@ -106,9 +106,9 @@ def blocktranslate(message, **values):
     )
 
 
-def spaceless(html):
+def spaceless(rendered):
     """{% spaceless %}"""
-    return Markup(strip_spaces_between_tags(str(html).strip()))
+    return Markup(strip_spaces_between_tags(str(rendered).strip()))
 
 
 @cache
